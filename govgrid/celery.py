@@ -1,0 +1,32 @@
+"""The Celery app: one per project, queues named for their work, beat schedule in code."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govgrid.settings")
+
+app = Celery("govgrid")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# Queues by kind of work, so a flood of one (say, a month of report exports) never starves another
+# (the minute sweep of deadlines). `make run` starts one worker on all of them; at scale each gets
+# its own workers (README "Scaling out").
+QUEUES = ("default", "pipeline", "notifications", "sweeps", "reports")
+app.conf.task_queues = [Queue(name) for name in QUEUES]
+app.conf.task_routes = {
+    "cases.tasks.triage_*": {"queue": "pipeline"},
+    "cases.tasks.notify_*": {"queue": "notifications"},
+    "cases.tasks.sweep_*": {"queue": "sweeps"},
+    "cases.tasks.reconcile_*": {"queue": "sweeps"},
+    "reports.tasks.*": {"queue": "reports"},
+    "govgrid.tasks.*": {"queue": "default"},
+}
+app.conf.beat_schedule = {
+    "beat-heartbeat": {"task": "govgrid.tasks.beat_heartbeat", "schedule": 30.0},
+}
+
+app.autodiscover_tasks()

@@ -1,0 +1,77 @@
+"""/healthz: the state of the database, Redis, the Celery workers and beat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+BEAT_KEY = "govgrid:beat:last"
+BEAT_STALE_SECONDS = 120
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT postgis_lib_version()")
+        return f"ok (PostGIS {cursor.fetchone()[0]})"
+
+
+def check_redis() -> str:
+    redis_client().ping()
+    return "ok"
+
+
+def check_workers() -> str:
+    from govgrid.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=1)
+        replies = app.control.ping(timeout=1.0, connection=conn)
+    if not replies:
+        raise RuntimeError("no Celery worker answered a ping")
+    return f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})"
+
+
+def check_beat() -> str:
+    last = redis_client().get(BEAT_KEY)
+    if last is None:
+        raise RuntimeError("no beat heartbeat recorded")
+    age = (timezone.now() - datetime.fromisoformat(last.decode())).total_seconds()
+    if age > BEAT_STALE_SECONDS:
+        raise RuntimeError(f"last beat heartbeat {int(age)} s ago")
+    return f"ok ({int(age)} s ago)"
+
+
+CHECKS = {"database": check_database, "redis": check_redis, "workers": check_workers}
+
+
+@never_cache
+def healthz(request):
+    """200 when every part is up, 503 naming the parts that are not.
+
+    Beat is reported but not required: a freshly started stack has no heartbeat for up to 30 s, and
+    a web node should not be taken out of a load balancer because beat runs elsewhere.
+    """
+    parts: dict[str, dict[str, object]] = {}
+    for name, check in CHECKS.items():
+        try:
+            parts[name] = {"ok": True, "detail": check()}
+        except Exception as exc:  # every failure is a finding here, not a crash
+            parts[name] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+    if parts["redis"]["ok"]:
+        try:
+            parts["beat"] = {"ok": True, "detail": check_beat()}
+        except Exception as exc:
+            parts["beat"] = {"ok": False, "detail": str(exc)}
+    failing = [name for name, part in parts.items() if not part["ok"] and name in CHECKS]
+    body = {"status": "ok" if not failing else "fail", "failing": failing, "checks": parts}
+    return JsonResponse(body, status=200 if not failing else 503)
