@@ -1,8 +1,185 @@
-"""Project-wide pytest set-up: a fast password hasher, and helpers shared by every app's tests."""
+"""Project-wide pytest set-up: a fast password hasher and a tiny hand-built city with personas.
+
+The tiny city (codes in brackets)::
+
+    Testville (9901)                      city centre; city official; admin
+    └── East District (990101)            district 城管局
+        ├── Town One (990101001)          town centre: t1_operator; 城管中队 (handler)
+        │   └── Community A (990101001001)
+        │       ├── grid 001 [113.00–113.01 E, 23.00–23.01 N]   g1_worker
+        │       └── grid 002 [113.01–113.02 E, 23.00–23.01 N]
+        └── Town Two (990101002)          town centre: t2_operator; 司法所
+            └── Community B (990101002001)
+                └── grid 001 [113.02–113.03 E, 23.00–23.01 N]   g3_worker
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.gis.geos import MultiPolygon, Polygon
+from rest_framework.test import APIClient
+
+from grids.choices import DepartmentKind, Level, Role
 
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def box(x0: float, y0: float, x1: float, y1: float) -> MultiPolygon:
+    return MultiPolygon(Polygon.from_bbox((x0, y0, x1, y1)), srid=4326)
+
+
+@pytest.fixture
+def tiny_city(db):
+    from grids.models import Area, Centre, Department, GridProfile, Membership
+
+    def area(code, name, level, parent, bbox):
+        return Area.objects.create(code=code, name=name, level=level, parent=parent, boundary=box(*bbox))
+
+    city = area("9901", "Testville", Level.CITY, None, (113.00, 23.00, 113.03, 23.01))
+    district = area("990101", "East District", Level.DISTRICT, city, (113.00, 23.00, 113.03, 23.01))
+    town1 = area("990101001", "Town One", Level.TOWN, district, (113.00, 23.00, 113.02, 23.01))
+    town2 = area("990101002", "Town Two", Level.TOWN, district, (113.02, 23.00, 113.03, 23.01))
+    comm_a = area("990101001001", "Community A", Level.COMMUNITY, town1, (113.00, 23.00, 113.02, 23.01))
+    comm_b = area("990101002001", "Community B", Level.COMMUNITY, town2, (113.02, 23.00, 113.03, 23.01))
+    g1 = area("990101001001001", "A-1", Level.GRID, comm_a, (113.00, 23.00, 113.01, 23.01))
+    g2 = area("990101001001002", "A-2", Level.GRID, comm_a, (113.01, 23.00, 113.02, 23.01))
+    g3 = area("990101002001001", "B-1", Level.GRID, comm_b, (113.02, 23.00, 113.03, 23.01))
+    for grid in (g1, g2, g3):
+        GridProfile.objects.create(grid=grid, households=400, population=1200)
+    centres = {a.code: Centre.objects.create(name=f"{a.name} centre", area=a, level=a.level)
+               for a in (city, district, town1, town2)}
+    district_um = Department.objects.create(name="East 城管局", kind=DepartmentKind.URBAN_MANAGEMENT, area=district)
+    town1_um = Department.objects.create(name="Town One 城管中队", kind=DepartmentKind.URBAN_MANAGEMENT, area=town1)
+    town2_justice = Department.objects.create(name="Town Two 司法所", kind=DepartmentKind.JUSTICE, area=town2)
+
+    User = get_user_model()
+
+    def person(username, role=None, area=None, department=None, **extra):
+        user = User.objects.create_user(username=username, password="pw-" + username, **extra)
+        if role:
+            Membership.objects.create(user=user, role=role, area=area, department=department)
+        return user
+
+    return SimpleNamespace(
+        city=city, district=district, town1=town1, town2=town2, comm_a=comm_a, comm_b=comm_b,
+        g1=g1, g2=g2, g3=g3, centres=centres,
+        district_um=district_um, town1_um=town1_um, town2_justice=town2_justice,
+        admin=person("admin", Role.ADMIN),
+        superuser=person("root", is_superuser=True, is_staff=True),
+        city_official=person("city_official", Role.OFFICIAL, city),
+        t1_operator=person("t1_operator", Role.CENTRE_OPERATOR, town1),
+        t2_operator=person("t2_operator", Role.CENTRE_OPERATOR, town2),
+        district_lead=person("district_lead", Role.CENTRE_LEAD, district),
+        g1_worker=person("g1_worker", Role.GRID_WORKER, g1),
+        g3_worker=person("g3_worker", Role.GRID_WORKER, g3),
+        g1_leader=person("g1_leader", Role.GRID_LEADER, g1),
+        handler=person("handler", Role.DEPT_HANDLER, department=town1_um),
+        nobody=person("nobody"),
+    )
+
+
+@pytest.fixture
+def api():
+    """An API client; ``api.as_(user)`` logs in as that persona and returns the client."""
+    client = APIClient()
+
+    def as_(user):
+        client.force_authenticate(user=None)
+        client.force_login(user)
+        return client
+
+    client.as_ = as_
+    return client
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not come up within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process on the test database and the configured Redis.
+
+    Tests that use it must commit their data (``transactional_db`` or
+    ``django_db(transaction=True)``): the worker is another process on another connection.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from govgrid.celery import QUEUES, app
+
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgis://{database['USER'] or 'postgres'}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    celery = Path(sys.executable).with_name("celery")
+    process = subprocess.Popen(
+        [str(celery), "-A", "govgrid", "worker", "--pool=solo", "-Q", ",".join(QUEUES), "-n", f"pytest-{os.getpid()}@%h",
+         "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        env=env, cwd=settings.BASE_DIR,
+    )
+    try:
+        _wait_for(lambda: bool(app.control.ping(timeout=0.5)), 60, "the Celery worker")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of our own on a free port, which a test may stop."""
+    import socket
+    import subprocess
+
+    import redis
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def up() -> bool:
+        try:
+            return redis.Redis.from_url(url, socket_connect_timeout=0.2).ping()
+        except redis.ConnectionError:
+            return False
+
+    _wait_for(up, 10, "the private redis-server")
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=10)
+
+    yield SimpleNamespace(url=url, port=port, process=process, stop=stop)
+    if process.poll() is None:
+        stop()

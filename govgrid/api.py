@@ -13,6 +13,15 @@ class CursorPagination(pagination.CursorPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 500
+    ordering = "-id"
+
+    def get_ordering(self, request, queryset, view):
+        # DRF only reads a view's ordering through OrderingFilter; let a plain `ordering` on the
+        # viewset set the stable order of the cursor.
+        ordering = getattr(view, "ordering", None)
+        if ordering and not any(hasattr(backend, "get_default_ordering") for backend in view.filter_backends):
+            return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+        return super().get_ordering(request, queryset, view)
 
 
 def _first_message(data) -> str:

@@ -33,7 +33,7 @@ def check_redis() -> str:
 def check_workers() -> str:
     from govgrid.celery import app
 
-    with app.connection_for_write() as conn:
+    with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=1)
         replies = app.control.ping(timeout=1.0, connection=conn)
     if not replies:

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
-from grids.choices import CENTRE_LEVELS, GRID_ROLES, DepartmentKind, GridKind, Level, Role
+from grids.choices import CENTRE_LEVELS, CENTRE_ROLES, GRID_ROLES, DepartmentKind, GridKind, Level, Role
 
 PATH_SEPARATOR = "/"
 
@@ -185,7 +185,8 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     area = models.ForeignKey(
-        Area, verbose_name=_("area or grid"), null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
+        Area, verbose_name=_("area or grid"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="memberships",
     )
     department = models.ForeignKey(
         Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.CASCADE,
@@ -224,5 +225,5 @@ class Membership(models.Model):
     def clean(self) -> None:
         if self.role in GRID_ROLES and self.area_id and self.area.level != Level.GRID:
             raise ValidationError({"area": _("A grid worker or grid leader belongs to a grid.")})
-        if self.role in (Role.CENTRE_OPERATOR, Role.CENTRE_LEAD) and self.area_id and self.area.level not in CENTRE_LEVELS:
+        if self.role in CENTRE_ROLES and self.area_id and self.area.level not in CENTRE_LEVELS:
             raise ValidationError({"area": _("Centre staff belong to a city, district or town area.")})

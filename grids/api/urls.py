@@ -1,6 +1,14 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-app_name = "grids-api"
+from grids.api import views
+
 router = DefaultRouter()
-urlpatterns = router.urls
+router.register("areas", views.AreaViewSet, basename="area")
+router.register("grids", views.GridViewSet, basename="grid")
+router.register("departments", views.DepartmentViewSet, basename="department")
+
+urlpatterns = [
+    path("locate/", views.LocateView.as_view(), name="locate"),
+    *router.urls,
+]

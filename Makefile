@@ -1,0 +1,59 @@
+# GovGrid: `make run` serves the demo city, `make test` runs the whole suite. Both are idempotent
+# and start from a fresh machine: system packages, services, virtualenv, npm assets, database.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := govgrid.settings
+
+.PHONY: help setup services venv assets database run test bench lint
+
+help:
+	@echo "make run    install what is missing, load the demo city, serve it (web + worker + beat)"
+	@echo "make test   the same set-up, then the whole test suite"
+	@echo "make bench  benchmarks (bench/)"
+	@echo "make lint   ruff"
+
+services:
+	@bash scripts/ensure-services.sh $(if $(BROWSER),--browser,)
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+assets: node_modules/.installed
+
+database: services venv assets
+	@mkdir -p var
+	@bash scripts/ensure-database.sh
+	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py compilemessages -v 0 --ignore '$(VENV)/*' --ignore 'node_modules/*'
+	@$(PY) manage.py collectstatic --no-input -v 0
+	@$(PY) manage.py seed_city --preset demo --if-empty
+
+setup: database
+
+run: setup
+	@$(PY) manage.py demo_logins --url http://$(HOST):$(PORT)/
+	@HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+test:
+	@$(MAKE) --no-print-directory setup BROWSER=1
+	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: setup
+	@$(PY) bench/locate.py
+
+lint: venv
+	@$(VENV)/bin/ruff check .

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ValidationError
+
+from grids.choices import DepartmentKind, Level
+from grids.models import Area, Department
+
+
+class SubtreeFilter(django_filters.CharFilter):
+    """``within=<code>``: the area with that code and everything under it (one prefix match).
+
+    The code is looked up among every area, not only visible ones, but the queryset it filters is
+    already scoped, so an area outside scope yields an empty list rather than a leak.
+    """
+
+    def __init__(self, *args, path_field: str = "path", **kwargs):
+        self.path_field = path_field
+        kwargs.setdefault("label", _("within the area with this code (its whole subtree)"))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        path = Area.objects.filter(code=value).values_list("path", flat=True).first()
+        if path is None:
+            raise ValidationError({self.field_name: [_("No area has the code %(code)s.") % {"code": value}]})
+        return qs.filter(**{f"{self.path_field}__startswith": path})
+
+
+class AreaFilterSet(django_filters.FilterSet):
+    within = SubtreeFilter()
+    level = django_filters.TypedMultipleChoiceFilter(choices=Level.choices, coerce=int)
+    parent = django_filters.NumberFilter(field_name="parent_id")
+    parent_code = django_filters.CharFilter(field_name="parent__code")
+    code = django_filters.CharFilter()
+    name = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Area
+        fields = ["within", "level", "parent", "parent_code", "code", "name"]
+
+
+class GridFilterSet(AreaFilterSet):
+    outside_guidance = django_filters.BooleanFilter(field_name="profile__outside_guidance")
+    kind = django_filters.CharFilter(field_name="profile__kind")
+
+    class Meta(AreaFilterSet.Meta):
+        fields = [*AreaFilterSet.Meta.fields, "outside_guidance", "kind"]
+
+
+class DepartmentFilterSet(django_filters.FilterSet):
+    within = SubtreeFilter(path_field="area__path")
+    kind = django_filters.MultipleChoiceFilter(choices=DepartmentKind.choices)
+    area = django_filters.NumberFilter(field_name="area_id")
+    area_code = django_filters.CharFilter(field_name="area__code")
+    level = django_filters.TypedChoiceFilter(field_name="area__level", choices=Level.choices, coerce=int)
+    name = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Department
+        fields = ["within", "kind", "area", "area_code", "level", "name", "is_active"]
