@@ -2,14 +2,14 @@
 
 The tiny city (codes in brackets)::
 
-    Testville (9901)                      city centre; city official; admin
-    └── East District (990101)            district 城管局
-        ├── Town One (990101001)          town centre: t1_operator; 城管中队 (handler)
-        │   └── Community A (990101001001)
+    Testville (9801)                      city centre; city official; admin
+    └── East District (980101)            district 城管局
+        ├── Town One (980101001)          town centre: t1_operator; 城管中队 (handler)
+        │   └── Community A (980101001001)
         │       ├── grid 001 [113.00–113.01 E, 23.00–23.01 N]   g1_worker
         │       └── grid 002 [113.01–113.02 E, 23.00–23.01 N]
-        └── Town Two (990101002)          town centre: t2_operator; 司法所
-            └── Community B (990101002001)
+        └── Town Two (980101002)          town centre: t2_operator; 司法所
+            └── Community B (980101002001)
                 └── grid 001 [113.02–113.03 E, 23.00–23.01 N]   g3_worker
 """
 
@@ -41,15 +41,15 @@ def tiny_city(db):
     def area(code, name, level, parent, bbox):
         return Area.objects.create(code=code, name=name, level=level, parent=parent, boundary=box(*bbox))
 
-    city = area("9901", "Testville", Level.CITY, None, (113.00, 23.00, 113.03, 23.01))
-    district = area("990101", "East District", Level.DISTRICT, city, (113.00, 23.00, 113.03, 23.01))
-    town1 = area("990101001", "Town One", Level.TOWN, district, (113.00, 23.00, 113.02, 23.01))
-    town2 = area("990101002", "Town Two", Level.TOWN, district, (113.02, 23.00, 113.03, 23.01))
-    comm_a = area("990101001001", "Community A", Level.COMMUNITY, town1, (113.00, 23.00, 113.02, 23.01))
-    comm_b = area("990101002001", "Community B", Level.COMMUNITY, town2, (113.02, 23.00, 113.03, 23.01))
-    g1 = area("990101001001001", "A-1", Level.GRID, comm_a, (113.00, 23.00, 113.01, 23.01))
-    g2 = area("990101001001002", "A-2", Level.GRID, comm_a, (113.01, 23.00, 113.02, 23.01))
-    g3 = area("990101002001001", "B-1", Level.GRID, comm_b, (113.02, 23.00, 113.03, 23.01))
+    city = area("9801", "Testville", Level.CITY, None, (113.00, 23.00, 113.03, 23.01))
+    district = area("980101", "East District", Level.DISTRICT, city, (113.00, 23.00, 113.03, 23.01))
+    town1 = area("980101001", "Town One", Level.TOWN, district, (113.00, 23.00, 113.02, 23.01))
+    town2 = area("980101002", "Town Two", Level.TOWN, district, (113.02, 23.00, 113.03, 23.01))
+    comm_a = area("980101001001", "Community A", Level.COMMUNITY, town1, (113.00, 23.00, 113.02, 23.01))
+    comm_b = area("980101002001", "Community B", Level.COMMUNITY, town2, (113.02, 23.00, 113.03, 23.01))
+    g1 = area("980101001001001", "A-1", Level.GRID, comm_a, (113.00, 23.00, 113.01, 23.01))
+    g2 = area("980101001001002", "A-2", Level.GRID, comm_a, (113.01, 23.00, 113.02, 23.01))
+    g3 = area("980101002001001", "B-1", Level.GRID, comm_b, (113.02, 23.00, 113.03, 23.01))
     for grid in (g1, g2, g3):
         GridProfile.objects.create(grid=grid, households=400, population=1200)
     centres = {a.code: Centre.objects.create(name=f"{a.name} centre", area=a, level=a.level)

@@ -26,15 +26,15 @@ def test_token_authentication(tiny_city, client):
 
 def test_within_returns_exactly_the_subtree(tiny_city, api):
     client = api.as_(tiny_city.city_official)
-    rows = results(client.get(AREAS, {"within": "990101001"}))
-    assert [row["code"] for row in rows] == ["990101001", "990101001001", "990101001001001", "990101001001002"]
-    assert rows[0]["level"] == 3 and rows[0]["parent_code"] == "990101"
+    rows = results(client.get(AREAS, {"within": "980101001"}))
+    assert [row["code"] for row in rows] == ["980101001", "980101001001", "980101001001001", "980101001001002"]
+    assert rows[0]["level"] == 3 and rows[0]["parent_code"] == "980101"
 
 
 def test_within_and_level_combine(tiny_city, api):
     client = api.as_(tiny_city.city_official)
-    rows = results(client.get(AREAS, {"within": "990101", "level": 5}))
-    assert {row["code"] for row in rows} == {"990101001001001", "990101001001002", "990101002001001"}
+    rows = results(client.get(AREAS, {"within": "980101", "level": 5}))
+    assert {row["code"] for row in rows} == {"980101001001001", "980101001001002", "980101002001001"}
 
 
 def test_within_an_unknown_code_is_a_400_that_names_it(tiny_city, api):
@@ -45,18 +45,18 @@ def test_within_an_unknown_code_is_a_400_that_names_it(tiny_city, api):
 
 
 def test_within_another_towns_subtree_shows_nothing(tiny_city, api):
-    assert results(api.as_(tiny_city.t1_operator).get(AREAS, {"within": "990101002"})) == []
+    assert results(api.as_(tiny_city.t1_operator).get(AREAS, {"within": "980101002"})) == []
 
 
 def test_area_detail_by_code_carries_the_boundary(tiny_city, api):
-    response = api.as_(tiny_city.t1_operator).get(f"{AREAS}990101001001001/")
+    response = api.as_(tiny_city.t1_operator).get(f"{AREAS}980101001001001/")
     assert response.status_code == 200
     assert response.json()["boundary"]["type"] == "MultiPolygon"
     assert "boundary" not in results(api.as_(tiny_city.t1_operator).get(AREAS))[0]
 
 
 def test_area_outside_scope_is_404(tiny_city, api):
-    response = api.as_(tiny_city.t1_operator).get(f"{AREAS}990101002001001/")
+    response = api.as_(tiny_city.t1_operator).get(f"{AREAS}980101002001001/")
     assert response.status_code == 404
     assert response.json()["detail"]
 
@@ -70,7 +70,7 @@ def test_grids_list_with_profiles_and_filters(tiny_city, api):
 
 def test_grid_worker_lists_only_own_grid(tiny_city, api):
     rows = results(api.as_(tiny_city.g1_worker).get("/api/v1/grids/"))
-    assert [row["code"] for row in rows] == ["990101001001001"]
+    assert [row["code"] for row in rows] == ["980101001001001"]
 
 
 def test_departments_are_scoped(tiny_city, api):
@@ -84,7 +84,7 @@ def test_departments_are_scoped(tiny_city, api):
 
 def test_departments_filter_by_subtree_and_kind(tiny_city, api):
     client = api.as_(tiny_city.admin)
-    rows = results(client.get("/api/v1/departments/", {"within": "990101001"}))
+    rows = results(client.get("/api/v1/departments/", {"within": "980101001"}))
     assert [row["name"] for row in rows] == ["Town One 城管中队"]
     rows = results(client.get("/api/v1/departments/", {"kind": "justice"}))
     assert [row["name"] for row in rows] == ["Town Two 司法所"]
@@ -101,7 +101,7 @@ def test_cursor_pagination(tiny_city, api):
 def test_locate_in_scope(tiny_city, api):
     response = api.as_(tiny_city.g1_worker).get("/api/v1/locate/", {"lon": 113.005, "lat": 23.005})
     assert response.status_code == 200
-    assert response.json()["code"] == "990101001001001"
+    assert response.json()["code"] == "980101001001001"
 
 
 def test_locate_outside_scope_looks_like_outside_the_map(tiny_city, api):

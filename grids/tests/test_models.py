@@ -11,9 +11,9 @@ from grids.models import Area, Centre, GridProfile, Membership
 
 
 def test_path_is_written_by_the_database(tiny_city):
-    assert tiny_city.city.path == "9901/"
-    assert tiny_city.g1.path == "9901/990101/990101001/990101001001/990101001001001/"
-    assert Area.objects.get(code="990101002001001").path.startswith(tiny_city.town2.path)
+    assert tiny_city.city.path == "9801/"
+    assert tiny_city.g1.path == "9801/980101/980101001/980101001001/980101001001001/"
+    assert Area.objects.get(code="980101002001001").path.startswith(tiny_city.town2.path)
 
 
 def test_centroid_is_written_by_the_database(tiny_city):
@@ -23,7 +23,7 @@ def test_centroid_is_written_by_the_database(tiny_city):
 def test_within_is_one_prefix_query(tiny_city, django_assert_num_queries):
     with django_assert_num_queries(1):
         codes = sorted(Area.objects.within(tiny_city.town1).values_list("code", flat=True))
-    assert codes == ["990101001", "990101001001", "990101001001001", "990101001001002"]
+    assert codes == ["980101001", "980101001001", "980101001001001", "980101001001002"]
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_a_city_has_no_parent_and_others_have_one(tiny_city):
 
 def test_codes_are_unique(tiny_city):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Area.objects.create(code="990101001", name="dup", level=Level.TOWN, parent=tiny_city.district)
+        Area.objects.create(code="980101001", name="dup", level=Level.TOWN, parent=tiny_city.district)
 
 
 def test_moving_a_subtree_rewrites_every_path_below(tiny_city):
@@ -59,9 +59,9 @@ def test_moving_a_subtree_rewrites_every_path_below(tiny_city):
     comm_a.parent = tiny_city.town2
     comm_a.save()
     g1 = Area.objects.get(pk=tiny_city.g1.pk)
-    assert g1.path == "9901/990101/990101002/990101001001/990101001001001/"
+    assert g1.path == "9801/980101/980101002/980101001001/980101001001001/"
     assert set(Area.objects.within(tiny_city.town2).grids().values_list("code", flat=True)) == {
-        "990101001001001", "990101001001002", "990101002001001",
+        "980101001001001", "980101001001002", "980101002001001",
     }
 
 
@@ -128,7 +128,7 @@ def test_a_user_can_hold_several_memberships(tiny_city):
 
 
 def test_boundary_is_optional_but_stored_as_multipolygon(tiny_city):
-    area = Area.objects.create(code="990101001002", name="no map yet", level=Level.COMMUNITY, parent=tiny_city.town1)
+    area = Area.objects.create(code="980101001002", name="no map yet", level=Level.COMMUNITY, parent=tiny_city.town1)
     assert area.centroid is None
     area.boundary = box(113.0, 23.0, 113.001, 23.001)
     area.save()

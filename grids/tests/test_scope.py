@@ -22,26 +22,26 @@ def names(queryset):
     return {obj.name for obj in queryset}
 
 
-ALL_GRIDS = {"990101001001001", "990101001001002", "990101002001001"}
+ALL_GRIDS = {"980101001001001", "980101001001002", "980101002001001"}
 
 
 def test_grid_worker_sees_and_acts_on_own_grid_only(tiny_city):
     user = tiny_city.g1_worker
-    assert codes(visible_areas(user)) == {"990101001001001"}
-    assert codes(visible_grids(user, act=True)) == {"990101001001001"}
+    assert codes(visible_areas(user)) == {"980101001001001"}
+    assert codes(visible_grids(user, act=True)) == {"980101001001001"}
     assert can_act_on_area(user, tiny_city.g1)
     assert not can_act_on_area(user, tiny_city.g2)
     assert names(visible_departments(user)) == set()
 
 
 def test_grid_leader_is_scoped_like_a_grid_worker(tiny_city):
-    assert codes(visible_grids(tiny_city.g1_leader)) == {"990101001001001"}
+    assert codes(visible_grids(tiny_city.g1_leader)) == {"980101001001001"}
 
 
 def test_centre_operator_sees_and_acts_on_the_town_subtree(tiny_city):
     user = tiny_city.t1_operator
-    assert codes(visible_areas(user)) == {"990101001", "990101001001", "990101001001001", "990101001001002"}
-    assert codes(visible_grids(user, act=True)) == {"990101001001001", "990101001001002"}
+    assert codes(visible_areas(user)) == {"980101001", "980101001001", "980101001001001", "980101001001002"}
+    assert codes(visible_grids(user, act=True)) == {"980101001001001", "980101001001002"}
     assert not can_act_on_area(user, tiny_city.g3)
     # Dispatch targets: its own town's departments and those of the areas above it, not another town's.
     assert names(visible_departments(user, act=True)) == {"Town One 城管中队", "East 城管局"}
@@ -99,7 +99,7 @@ def test_several_memberships_add_up(tiny_city):
     Membership.objects.create(user=user, role=Role.GRID_WORKER, area=tiny_city.g3)
     Membership.objects.create(user=user, role=Role.OFFICIAL, area=tiny_city.town1)
     forget_scope(user)
-    assert codes(visible_grids(user, act=True)) == {"990101001001001", "990101002001001"}
+    assert codes(visible_grids(user, act=True)) == {"980101001001001", "980101002001001"}
     # Town One as official adds grid 002 to what the worker sees, not to what they act on.
     assert codes(visible_grids(user)) == ALL_GRIDS
 

@@ -1,0 +1,37 @@
+"""``manage.py seed_city --preset demo``: write a synthetic city (see grids/seed.py)."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from grids.models import Area
+from grids.seed import PRESETS, SeedRefused, seed_city, summary_lines
+
+
+class Command(BaseCommand):
+    help = gettext_lazy(
+        "Generate a synthetic city (areas with boundaries, grid profiles, centres, departments, staff) "
+        "from a preset. Every synthetic user's password is DEMO_PASSWORD (default govgrid-demo)."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--preset", required=True, choices=sorted(PRESETS), help=gettext_lazy("which city"))
+        parser.add_argument(
+            "--if-empty", action="store_true",
+            help=gettext_lazy("do nothing when the database already holds any area (for make run)"),
+        )
+
+    def handle(self, *args: object, preset: str, if_empty: bool, **options: object) -> None:
+        if if_empty and Area.objects.exists():
+            self.stdout.write(_("Areas already exist; not seeding (--if-empty)."))
+            return
+        try:
+            result = seed_city(preset, stdout=self.stdout)
+        except SeedRefused as exc:
+            raise CommandError(str(exc)) from exc
+        for line in summary_lines(result):
+            self.stdout.write(line)
