@@ -30,6 +30,16 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_work_calendar():
+    """Test rollbacks send no signals, so a workday override made in one test would stay cached."""
+    from govgrid import workcalendar
+
+    workcalendar.clear_cache()
+    yield
+    workcalendar.clear_cache()
+
+
 def box(x0: float, y0: float, x1: float, y1: float) -> MultiPolygon:
     return MultiPolygon(Polygon.from_bbox((x0, y0, x1, y1)), srid=4326)
 
