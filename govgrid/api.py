@@ -5,7 +5,10 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from govgrid.errors import ActionError
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -43,6 +46,11 @@ def exception_handler(exc, context):
     ``detail`` is what a person reads; ``errors`` keeps the field messages for forms. Django's own
     ValidationError (raised by model ``clean`` or actions) is treated as a 400, not a 500.
     """
+    if isinstance(exc, ActionError):
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.field:
+            body["errors"] = {exc.field: [exc.message]}
+        return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
     response = drf_exception_handler(exc, context)

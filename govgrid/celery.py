@@ -27,6 +27,8 @@ app.conf.task_routes = {
 }
 app.conf.beat_schedule = {
     "beat-heartbeat": {"task": "govgrid.tasks.beat_heartbeat", "schedule": 30.0},
+    "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines", "schedule": 60.0, "options": {"expires": 55}},
+    "reconcile-triage": {"task": "cases.tasks.reconcile_triage", "schedule": 60.0, "options": {"expires": 55}},
 }
 
 app.autodiscover_tasks()

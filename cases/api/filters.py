@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.choices import OPEN_STATUSES, Channel, Light, Stage, Status, Supervision, Urgency
+from cases.models import Case
+from grids.api.filters import SubtreeFilter
+
+
+class CaseFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    open = django_filters.BooleanFilter(method="filter_open", label=_("open cases only"))
+    category = django_filters.CharFilter(
+        method="filter_category", label=_("category code (a family includes its leaves)")
+    )
+    within = SubtreeFilter(path_field="area_path")
+    centre = django_filters.NumberFilter(field_name="centre_id")
+    department = django_filters.NumberFilter(method="filter_department", label=_("dispatched to this department"))
+    light = django_filters.MultipleChoiceFilter(choices=[c for c in Light.choices if c[0]])
+    stage = django_filters.MultipleChoiceFilter(choices=[c for c in Stage.choices if c[0]])
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("past the current deadline"))
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    supervision = django_filters.MultipleChoiceFilter(choices=[c for c in Supervision.choices if c[0]])
+    urgency = django_filters.MultipleChoiceFilter(choices=Urgency.choices)
+    reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
+    reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
+    closed_after = django_filters.IsoDateTimeFilter(field_name="closed_at", lookup_expr="gte")
+    closed_before = django_filters.IsoDateTimeFilter(field_name="closed_at", lookup_expr="lt")
+    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    reporter = django_filters.NumberFilter(field_name="reporter_id")
+    mine = django_filters.BooleanFilter(method="filter_mine", label=_("reported by me"))
+    suspended = django_filters.BooleanFilter(field_name="suspended_at", lookup_expr="isnull", exclude=True)
+    q = django_filters.CharFilter(method="filter_text", label=_("text in description or address"))
+
+    class Meta:
+        model = Case
+        fields = []
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
+
+    def filter_category(self, queryset, name, value):
+        return queryset.filter(Q(category__code=value) | Q(category__parent__code=value))
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(dispatches__department_id=value).distinct()
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Q(due_at__lt=timezone.now(), suspended_at__isnull=True)
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_mine(self, queryset, name, value):
+        user = self.request.user
+        return queryset.filter(reporter=user) if value else queryset.exclude(reporter=user)
+
+    def filter_text(self, queryset, name, value):
+        return queryset.filter(Q(description__icontains=value) | Q(address__icontains=value))

@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+
+from cases.choices import Satisfaction, Supervision
+from cases.models import Attachment, Case, CaseEvent, Category, Dispatch, ExtensionRequest, Notification
+from govgrid.workcalendar import TimeUnit
+from grids.models import Centre, Department
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    family = serializers.CharField(source="parent.code", read_only=True, default=None)
+    family_name = serializers.CharField(source="parent.name", read_only=True, default=None)
+
+    class Meta:
+        model = Category
+        fields = ["id", "code", "name", "family", "family_name", "time_limit", "time_unit", "urgency",
+                  "acceptance_criteria", "closure_criteria", "duplicate_radius_m", "citizen_allowed"]
+
+
+class DispatchSerializer(serializers.ModelSerializer):
+    department_name = serializers.CharField(source="department.name", read_only=True)
+
+    class Meta:
+        model = Dispatch
+        fields = ["id", "department", "department_name", "role", "status", "dispatched_at", "sign_due_at", "due_at",
+                  "signed_at", "handled_at", "returned_at", "return_reason", "feedback"]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.FileField(source="file", read_only=True)
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "kind", "url", "content_type", "size", "uploaded_at", "event"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    category_code = serializers.CharField(source="category.code", read_only=True)
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    grid_code = serializers.CharField(source="grid.code", read_only=True)
+    grid_name = serializers.CharField(source="grid.name", read_only=True)
+    centre_name = serializers.CharField(source="centre.name", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    location = GeometryField(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id", "number", "status", "status_display", "channel", "category", "category_code", "category_name",
+            "description", "address", "location", "grid", "grid_code", "grid_name", "centre", "centre_name",
+            "urgency", "supervision", "rework_count", "closure_kind", "satisfaction", "is_emergency",
+            "stage", "light", "due_at", "warn_at", "accept_due_at", "sign_due_at", "handle_due_at", "verify_due_at",
+            "suspended_at", "reported_at", "accepted_at", "dispatched_at", "handled_at", "verified_at", "closed_at",
+            "closed_on_time", "reporter", "verifier", "master", "suggested_department", "triaged_at",
+        ]
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(CaseSerializer):
+    dispatches = DispatchSerializer(many=True, read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    duplicate_candidates = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "dispatches", "attachments", "duplicate_candidates"]
+        read_only_fields = fields
+
+
+class ReportSerializer(serializers.Serializer):
+    """A new report. Photos come as multipart `photos` (and `after_photos` when resolved on the spot)."""
+
+    category = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.filter(parent__isnull=False, is_active=True),
+        label=_("category"),
+    )
+    lon = serializers.FloatField(min_value=-180, max_value=180, label=_("longitude"))
+    lat = serializers.FloatField(min_value=-90, max_value=90, label=_("latitude"))
+    description = serializers.CharField(max_length=4000, label=_("description"))
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, label=_("address"))
+    client_uuid = serializers.UUIDField(required=False, allow_null=True, label=_("client request id"))
+    channel = serializers.CharField(required=False, label=_("channel"))
+    urgency = serializers.CharField(required=False, label=_("urgency"))
+    self_resolve = serializers.BooleanField(required=False, default=False, label=_("resolved on the spot"))
+    report_only = serializers.BooleanField(required=False, default=False, label=_("report only"))
+    resolution_note = serializers.CharField(required=False, allow_blank=True, max_length=4000,
+                                            label=_("how it was resolved"))
+    photos = serializers.ListField(child=serializers.FileField(), required=False, default=list, label=_("photos"))
+    after_photos = serializers.ListField(child=serializers.FileField(), required=False, default=list,
+                                         label=_("photos after resolving"))
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000, label=_("note"))
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000, label=_("reason"))
+
+
+class MergeSerializer(NoteSerializer):
+    master = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all(), label=_("master case"))
+
+
+class DispatchInputSerializer(NoteSerializer):
+    lead = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), label=_("lead department"))
+    assists = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), many=True, required=False, default=list, label=_("assisting departments")
+    )
+    time_limit = serializers.DecimalField(max_digits=6, decimal_places=2, required=False, label=_("time limit"))
+    time_unit = serializers.ChoiceField(choices=TimeUnit.choices, required=False, label=_("time unit"))
+
+
+class DispatchRefSerializer(NoteSerializer):
+    dispatch = serializers.PrimaryKeyRelatedField(
+        queryset=Dispatch.objects.all(), required=False, label=_("dispatch"),
+        help_text=_("Which of the case's dispatches; defaults to the one of your department."),
+    )
+
+
+class ReturnSerializer(DispatchRefSerializer):
+    reason = serializers.CharField(max_length=4000, label=_("reason"))
+
+
+class FeedbackSerializer(DispatchRefSerializer):
+    photos = serializers.ListField(child=serializers.FileField(), required=False, default=list, label=_("photos"))
+
+
+class ExtensionRequestInputSerializer(DispatchRefSerializer):
+    amount = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=Decimal("0.01"), label=_("extra time"))
+    unit = serializers.ChoiceField(choices=TimeUnit.choices, label=_("unit"))
+    reason = serializers.CharField(max_length=4000, label=_("reason"))
+
+
+class ExtensionDecisionSerializer(NoteSerializer):
+    extension = serializers.PrimaryKeyRelatedField(queryset=ExtensionRequest.objects.all(), label=_("extension"))
+    approve = serializers.BooleanField(label=_("approve"))
+
+
+class VerifierSerializer(serializers.Serializer):
+    verifier = serializers.SlugRelatedField(
+        slug_field="username", queryset=Department.objects.none(), label=_("verifier")
+    )
+
+    def __init__(self, *args, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, **kwargs)
+        self.fields["verifier"].queryset = get_user_model().objects.filter(is_active=True)
+
+
+class VerifySerializer(NoteSerializer):
+    passed = serializers.BooleanField(label=_("passed"))
+    photos = serializers.ListField(child=serializers.FileField(), required=False, default=list, label=_("photos"))
+
+
+class FollowUpSerializer(NoteSerializer):
+    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices, label=_("satisfaction"))
+
+
+class HandDownSerializer(NoteSerializer):
+    centre = serializers.PrimaryKeyRelatedField(queryset=Centre.objects.all(), label=_("centre"))
+
+
+class SuperviseSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=[c for c in Supervision.choices if c[0]], label=_("supervision level")
+    )
+    note = serializers.CharField(max_length=4000, label=_("note"))
+
+
+class PhotosSerializer(serializers.Serializer):
+    kind = serializers.CharField(label=_("kind"))
+    photos = serializers.ListField(child=serializers.FileField(), allow_empty=False, label=_("photos"))
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor_name = serializers.SerializerMethodField()
+    action_display = serializers.CharField(source="get_action_display", read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "at", "action", "action_display", "actor", "actor_name", "from_status", "to_status", "note",
+                  "payload"]
+
+    def get_actor_name(self, event) -> str:
+        if event.actor is None:
+            return str(_("system"))
+        return event.actor.get_full_name() or event.actor.username
+
+
+class ExtensionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExtensionRequest
+        fields = ["id", "dispatch", "requested_by", "requested_at", "reason", "amount", "unit", "status",
+                  "decided_by", "decided_at", "decision_note", "previous_due_at", "new_due_at"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "case", "event", "message", "created_at", "read_at"]

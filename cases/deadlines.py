@@ -1,0 +1,109 @@
+"""Stage clocks and lights (DESIGN.md §5 "Deadlines").
+
+A case has one running clock at a time — its stage — with a start, a deadline and the moment the
+light turns yellow (a share of the time used, per category). The next moment the light can change is
+stored on the row (`next_check_at`) so that the sweep only reads cases whose light is about to move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+
+from cases.choices import Light, Stage
+from govgrid import workcalendar
+from govgrid.workcalendar import TimeUnit
+
+NATURAL_UNITS = {TimeUnit.NATURAL_MINUTES, TimeUnit.NATURAL_HOURS, TimeUnit.NATURAL_DAYS}
+
+
+@dataclass(frozen=True)
+class Limit:
+    amount: Decimal
+    unit: str
+
+    @property
+    def natural(self) -> bool:
+        return self.unit in NATURAL_UNITS
+
+    def due_from(self, start: datetime) -> datetime:
+        return workcalendar.add_time(start, self.amount, self.unit)
+
+
+def stage_limit(stage: str) -> Limit:
+    """The default limits of the centre and on-site stages (settings `CASE_STAGE_LIMITS` overrides)."""
+    defaults = {
+        Stage.ACCEPT: ("2", TimeUnit.WORKING_HOURS),
+        Stage.SIGN: ("2", TimeUnit.WORKING_HOURS),
+        Stage.VERIFY: ("1", TimeUnit.WORKING_DAYS),
+    }
+    amount, unit = getattr(settings, "CASE_STAGE_LIMITS", {}).get(stage, defaults[stage])
+    return Limit(Decimal(amount), unit)
+
+
+def category_limit(category) -> Limit:
+    return Limit(Decimal(category.time_limit), category.time_unit)
+
+
+def default_yellow_share() -> Decimal:
+    return Decimal(str(getattr(settings, "CASE_YELLOW_SHARE", "0.75")))
+
+
+def warn_moment(start: datetime, due: datetime, share: Decimal, *, natural: bool) -> datetime:
+    """When `share` of the time from start to due is used, measured on the stage's own clock."""
+    if due <= start:
+        return due
+    if natural:
+        return start + (due - start) * float(share)
+    used = workcalendar.working_time_between(start, due) * float(share)
+    return workcalendar.add_working_time(start, used)
+
+
+def light_at(now: datetime, warn_at: datetime | None, due_at: datetime | None) -> str:
+    if due_at is None:
+        return Light.NONE
+    if now > due_at:
+        return Light.RED
+    if warn_at is not None and now >= warn_at:
+        return Light.YELLOW
+    return Light.GREEN
+
+
+def next_check(light: str, warn_at: datetime | None, due_at: datetime | None) -> datetime | None:
+    """The next moment the light changes: yellow at warn_at, red just after due_at, none once red."""
+    if due_at is None or light == Light.RED:
+        return None
+    if light == Light.GREEN and warn_at is not None and warn_at < due_at:
+        return warn_at
+    return due_at + timedelta(microseconds=1)
+
+
+def start_clock(case, stage: str, *, start: datetime, due: datetime, share: Decimal, natural: bool,
+                now: datetime) -> None:
+    """Set the running clock of `case` (in memory; the caller saves)."""
+    case.stage = stage
+    case.stage_started_at = start
+    case.due_at = due
+    case.warn_at = warn_moment(start, due, share, natural=natural)
+    case.light = light_at(now, case.warn_at, due)
+    case.next_check_at = None if case.suspended_at else next_check(case.light, case.warn_at, due)
+
+
+def stop_clock(case) -> None:
+    case.stage = Stage.NONE
+    case.stage_started_at = case.due_at = case.warn_at = case.next_check_at = None
+    case.light = Light.NONE
+
+
+def shift_after_pause(moment: datetime | None, paused_from: datetime, paused_to: datetime, *,
+                      natural: bool) -> datetime | None:
+    """Move a deadline by the time a case was suspended, on the deadline's own clock."""
+    if moment is None or moment <= paused_from:
+        return moment
+    if natural:
+        return moment + (paused_to - paused_from)
+    remaining = workcalendar.working_time_between(paused_from, moment)
+    return workcalendar.add_working_time(max(paused_to, paused_from), remaining)

@@ -1,0 +1,366 @@
+"""Cases and everything that hangs off them: categories, dispatches, the timeline, photos, notices."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases.choices import (
+    Action,
+    AttachmentKind,
+    Channel,
+    ClosureKind,
+    DispatchRole,
+    DispatchStatus,
+    ExtensionStatus,
+    Light,
+    Satisfaction,
+    Stage,
+    Status,
+    Supervision,
+    Urgency,
+)
+from govgrid.workcalendar import TimeUnit
+from grids.choices import DepartmentKind, Level
+
+
+class Category(models.Model):
+    """Two levels: a family (市容环境) and its leaves (暴露垃圾). Only leaves are chosen for cases and
+    carry the handling rules."""
+
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("family"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    time_limit = models.DecimalField(
+        _("time limit"), max_digits=6, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0.01)],
+    )
+    time_unit = models.CharField(_("time unit"), max_length=16, choices=TimeUnit.choices, blank=True)
+    urgency = models.CharField(_("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
+    acceptance_criteria = models.TextField(_("acceptance criteria"), blank=True)
+    closure_criteria = models.TextField(_("closure criteria"), blank=True)
+    duplicate_radius_m = models.PositiveIntegerField(_("duplicate radius (m)"), default=50)
+    yellow_share = models.DecimalField(
+        _("yellow light at share of time used"), max_digits=3, decimal_places=2, default=0.75,
+        validators=[MinValueValidator(0.05), MaxValueValidator(0.99)],
+    )
+    citizen_allowed = models.BooleanField(_("citizens may use it"), default=True)
+    open311_attributes = models.JSONField(_("Open311 attributes"), default=list, blank=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True) | (Q(time_limit__isnull=False) & ~Q(time_unit="")),
+                name="category_leaf_has_time_limit",
+                violation_error_message=_("A category leaf needs a time limit and a unit."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.parent_id is not None
+
+
+class CategoryLead(models.Model):
+    """The default lead department kind for a leaf at one area level (town's 城管中队, district's 城管局)."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="leads")
+    level = models.PositiveSmallIntegerField(_("area level"), choices=Level.choices)
+    department_kind = models.CharField(_("department kind"), max_length=32, choices=DepartmentKind.choices)
+
+    class Meta:
+        verbose_name = _("default lead department")
+        verbose_name_plural = _("default lead departments")
+        constraints = [models.UniqueConstraint(fields=["category", "level"], name="category_lead_unique_level")]
+
+    def __str__(self) -> str:
+        return f"{self.category} · {self.get_level_display()} · {self.get_department_kind_display()}"
+
+
+class Case(models.Model):
+    """A reported problem on its way from the grid to closure. Only cases.actions writes it."""
+
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reporter"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="reported_cases",
+    )
+    client_uuid = models.UUIDField(_("client request id"), null=True, blank=True, editable=False)
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.REPORTED)
+    description = models.TextField(_("description"))
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    location = models.PointField(_("location"), srid=4326)
+    grid = models.ForeignKey("grids.Area", verbose_name=_("grid"), on_delete=models.PROTECT, related_name="+")
+    # The grid's materialised path, copied so that "cases under town X" is one prefix match on an index.
+    area_path = models.CharField(_("area path"), max_length=255, editable=False)
+    centre = models.ForeignKey(
+        "grids.Centre", verbose_name=_("owning centre"), on_delete=models.PROTECT, related_name="cases"
+    )
+    urgency = models.CharField(_("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
+    supervision = models.CharField(
+        _("supervision"), max_length=8, choices=Supervision.choices, default=Supervision.NONE, blank=True
+    )
+    rework_count = models.PositiveSmallIntegerField(_("rework count"), default=0)
+    closure_kind = models.CharField(_("closure kind"), max_length=16, choices=ClosureKind.choices, blank=True)
+    satisfaction = models.CharField(_("satisfaction"), max_length=16, choices=Satisfaction.choices, blank=True)
+    is_emergency = models.BooleanField(_("emergency"), default=False)
+    is_legacy = models.BooleanField(_("legacy issue"), default=False)
+    master = models.ForeignKey(
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="merged_cases",
+    )
+    verifier = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("verifier"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="verification_cases",
+    )
+
+    # Deadlines: one per stage, and the running stage's clock with its light. `next_check_at` is the
+    # next moment the light can change (yellow at `warn_at`, red at `due_at`); the sweep reads only
+    # rows whose next check has come, through a partial index, so its cost follows the changes.
+    stage = models.CharField(_("stage"), max_length=8, choices=Stage.choices, default=Stage.ACCEPT, blank=True)
+    stage_started_at = models.DateTimeField(_("stage started at"), null=True, blank=True)
+    accept_due_at = models.DateTimeField(_("accept by"), null=True, blank=True)
+    sign_due_at = models.DateTimeField(_("sign by"), null=True, blank=True)
+    handle_due_at = models.DateTimeField(_("handle by"), null=True, blank=True)
+    verify_due_at = models.DateTimeField(_("verify by"), null=True, blank=True)
+    due_at = models.DateTimeField(_("current deadline"), null=True, blank=True)
+    warn_at = models.DateTimeField(_("yellow from"), null=True, blank=True)
+    light = models.CharField(_("light"), max_length=8, choices=Light.choices, default=Light.GREEN, blank=True)
+    next_check_at = models.DateTimeField(_("next light check"), null=True, blank=True, editable=False)
+    suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True)
+    escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
+
+    reported_at = models.DateTimeField(_("reported at"), db_index=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_on_time = models.BooleanField(_("closed on time"), null=True, blank=True)
+
+    # Triage (a Celery task after the report): suggestions for the centre. Null `triaged_at` is how
+    # the reconcile sweep finds reports whose task never ran (e.g. Redis was down).
+    triaged_at = models.DateTimeField(_("triaged at"), null=True, blank=True)
+    suggested_department = models.ForeignKey(
+        "grids.Department", verbose_name=_("suggested lead department"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    duplicate_candidates = models.ManyToManyField(
+        "self", verbose_name=_("possible duplicates"), blank=True, symmetrical=False, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-reported_at", "-id"]
+        indexes = [
+            models.Index(fields=["area_path"], opclasses=["text_pattern_ops"], name="case_area_path_prefix"),
+            models.Index(fields=["status", "centre"], name="case_status_centre"),
+            models.Index(
+                fields=["next_check_at"], condition=Q(next_check_at__isnull=False), name="case_next_check_open"
+            ),
+            models.Index(fields=["reported_at"], condition=Q(triaged_at__isnull=True), name="case_untriaged"),
+            models.Index(fields=["category", "reported_at"], name="case_category_reported"),
+            models.Index(fields=["reporter", "-reported_at"], name="case_reporter_recent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "client_uuid"], name="case_client_uuid_per_reporter",
+                condition=Q(client_uuid__isnull=False),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="merged") | Q(master__isnull=False), name="case_merged_has_master",
+                violation_error_message=_("A merged case points at its master case."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.category.name}"
+
+    @property
+    def number(self) -> str:
+        """The case number people quote on the phone: report date and id."""
+        return f"{self.reported_at:%Y%m%d}-{self.pk:06d}" if self.pk and self.reported_at else ""
+
+    @property
+    def is_open(self) -> bool:
+        from cases.choices import OPEN_STATUSES
+
+        return self.status in OPEN_STATUSES
+
+
+class Dispatch(models.Model):
+    """A case sent to one department, as lead or assist, with its own status and deadlines."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="dispatches")
+    department = models.ForeignKey(
+        "grids.Department", verbose_name=_("department"), on_delete=models.PROTECT, related_name="dispatches"
+    )
+    role = models.CharField(_("role"), max_length=8, choices=DispatchRole.choices)
+    status = models.CharField(_("status"), max_length=16, choices=DispatchStatus.choices,
+                              default=DispatchStatus.DISPATCHED)
+    dispatched_at = models.DateTimeField(_("dispatched at"))
+    sign_due_at = models.DateTimeField(_("sign by"))
+    due_at = models.DateTimeField(_("handle by"))
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    handled_at = models.DateTimeField(_("fed back at"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    return_reason = models.TextField(_("return reason"), blank=True)
+    feedback = models.TextField(_("feedback"), blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("dispatch")
+        verbose_name_plural = _("dispatches")
+        ordering = ["case", "role", "id"]
+        indexes = [models.Index(fields=["department", "status"], name="dispatch_department_status")]
+        constraints = [
+            # One live lead per case, and a department at most once among a case's live dispatches.
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(role="lead") & Q(status__in=["dispatched", "signed", "handled"]),
+                name="dispatch_one_live_lead",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "department"], condition=Q(status__in=["dispatched", "signed", "handled"]),
+                name="dispatch_department_once_live",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.department} ({self.get_role_display()})"
+
+
+class ExtensionRequest(models.Model):
+    """A department asks for more time (延期); the centre decides before the deadline has passed."""
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="extensions")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"))
+    reason = models.TextField(_("reason"))
+    amount = models.DecimalField(_("extra time"), max_digits=6, decimal_places=2,
+                                 validators=[MinValueValidator(0.01)])
+    unit = models.CharField(_("unit"), max_length=16, choices=TimeUnit.choices)
+    status = models.CharField(_("status"), max_length=16, choices=ExtensionStatus.choices,
+                              default=ExtensionStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    previous_due_at = models.DateTimeField(_("deadline before"), null=True, blank=True)
+    new_due_at = models.DateTimeField(_("deadline after"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispatch"], condition=Q(status="pending"), name="extension_one_pending_per_dispatch",
+                violation_error_message=_("This dispatch already has an extension request waiting."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch} +{self.amount} {self.get_unit_display()}"
+
+
+class CaseEvent(models.Model):
+    """One row per action: the timeline, the audit trail and the notification outbox.
+
+    Append-only: a trigger (migration) refuses UPDATE and DELETE of any row.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("at"))
+    action = models.CharField(_("action"), max_length=24, choices=Action.choices)
+    from_status = models.CharField(_("from"), max_length=16, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, choices=Status.choices, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["case", "at"], name="event_case_at"),
+            models.Index(fields=["at"], name="event_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"cases/{instance.case_id}/{uuid.uuid4().hex}.{suffix}"
+
+
+class Attachment(models.Model):
+    """A photo on a case (at report, after self-resolving, of handling, of verification)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(CaseEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments")
+    kind = models.CharField(_("kind"), max_length=16, choices=AttachmentKind.choices)
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    content_type = models.CharField(_("content type"), max_length=64)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_kind_display()}"
+
+
+class Notification(models.Model):
+    """One notice per recipient and event; the unique pair makes a retried task harmless."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(CaseEvent, on_delete=models.CASCADE, related_name="notifications")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")
+    message = models.CharField(_("message"), max_length=300)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_inbox"),
+            models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "event"], name="notification_once_per_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} · {self.message}"

@@ -1,0 +1,53 @@
+"""Celery tasks of the pipeline: thin wrappers over actions and selectors.
+
+All are idempotent (a retried or twice-delivered task changes nothing more), acknowledged late (a
+killed worker's task is delivered again) and retried with backoff on database trouble.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from cases import actions, notifications
+
+RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+    "acks_late": True,
+}
+
+
+@shared_task(**RETRY)
+def triage_case(case_id: int) -> int | None:
+    """After a report: suggested lead department and duplicate candidates."""
+    case = actions.triage_case(case_id)
+    return case.suggested_department_id
+
+
+@shared_task(**RETRY)
+def notify_event(event_id: int) -> int:
+    """One notification per recipient of the event; the unique (recipient, event) makes retries harmless."""
+    return notifications.notify(event_id)
+
+
+@shared_task(**RETRY)
+def notify_events(event_ids: list[int]) -> int:
+    return sum(notifications.notify(event_id) for event_id in event_ids)
+
+
+@shared_task(**RETRY)
+def sweep_deadlines() -> dict[str, int]:
+    """Every minute (beat): move lights, write warnings, escalate overdue unaccepted reports."""
+    return actions.sweep_deadlines()
+
+
+@shared_task(**RETRY)
+def reconcile_triage() -> int:
+    """Every minute (beat): triage reports whose triage task never ran (e.g. Redis was down)."""
+    case_ids = actions.cases_needing_triage()
+    for case_id in case_ids:
+        actions.triage_case(case_id)
+    return len(case_ids)
