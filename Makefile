@@ -40,6 +40,7 @@ database: services venv assets
 	@$(PY) manage.py migrate --no-input -v 0
 	@$(PY) manage.py compilemessages -v 0 --ignore '$(VENV)/*' --ignore 'node_modules/*'
 	@$(PY) manage.py collectstatic --no-input -v 0
+	@$(PY) manage.py seed_categories
 	@$(PY) manage.py seed_city --preset demo --if-empty
 
 setup: database

@@ -337,20 +337,23 @@ def triage_case(case_id: int) -> Case:
 
 
 def suggest_lead_department(case: Case) -> Department | None:
-    """The category's lead department kind at the owning centre's level, served nearest the grid."""
+    """The category's lead department for the case, nearest the grid.
+
+    A department whose kind is the category's lead kind at its own level wins (a town's 城管中队 for
+    the town level, else the district's 城管局); failing that, the most local department of any of the
+    category's lead kinds (a town without a 司法所 falls back to the district's 司法局).
+    """
     leads = {lead.level: lead.department_kind for lead in case.category.leads.all()}
     if not leads:
         return None
     codes = case.area_path.rstrip("/").split("/")
-    candidates = Department.objects.filter(area__code__in=codes, is_active=True, kind__in=set(leads.values()))
-    best = None
-    for department in candidates.select_related("area"):
-        if leads.get(department.area.level) != department.kind:
-            continue
-        # The lowest (most local) level wins: a town's 城管中队 before the district's 城管局.
-        if best is None or department.area.level > best.area.level:
-            best = department
-    return best
+    candidates = list(
+        Department.objects.filter(area__code__in=codes, is_active=True, kind__in=set(leads.values()))
+        .select_related("area")
+    )
+    # Most local first; at the same level, an exact (level, kind) match first.
+    candidates.sort(key=lambda d: (-d.area.level, leads.get(d.area.level) != d.kind, d.pk))
+    return candidates[0] if candidates else None
 
 
 # --- the centre --------------------------------------------------------------------------------

@@ -6,23 +6,23 @@ from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from grids.models import Area
 from grids.seed import PRESETS, SeedRefused, seed_city, summary_lines
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    # A plain string: argparse cannot format a lazy translation.
+    help = (
         "Generate a synthetic city (areas with boundaries, grid profiles, centres, departments, staff) "
         "from a preset. Every synthetic user's password is DEMO_PASSWORD (default govgrid-demo)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--preset", required=True, choices=sorted(PRESETS), help=gettext_lazy("which city"))
+        parser.add_argument("--preset", required=True, choices=sorted(PRESETS), help="which city")
         parser.add_argument(
             "--if-empty", action="store_true",
-            help=gettext_lazy("do nothing when the database already holds any area (for make run)"),
+            help="do nothing when the database already holds any area (for make run)",
         )
 
     def handle(self, *args: object, preset: str, if_empty: bool, **options: object) -> None:
