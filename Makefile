@@ -42,6 +42,7 @@ database: services venv assets
 	@$(PY) manage.py collectstatic --no-input -v 0
 	@$(PY) manage.py seed_categories
 	@$(PY) manage.py seed_city --preset demo --if-empty
+	@$(PY) manage.py seed_demo_cases --if-empty
 
 setup: database
 

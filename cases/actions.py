@@ -18,7 +18,6 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import deadlines
@@ -43,6 +42,7 @@ from cases.choices import (
 from cases.models import Attachment, Case, CaseEvent, Category, Dispatch, ExtensionRequest
 from cases.selectors import visible_cases
 from cases.uploads import check_upload
+from govgrid import clock
 from govgrid.errors import ActionError, Conflict, Forbidden, NotFound
 from govgrid.tasks import enqueue
 from govgrid.workcalendar import TimeUnit
@@ -63,7 +63,7 @@ CITIZEN_CHANNELS = (Channel.CITIZEN, Channel.OPEN311, Channel.HOTLINE)
 
 
 def _now() -> datetime:
-    return timezone.now()
+    return clock.now()
 
 
 def _require_text(value: str | None, field: str, message: str) -> str:
