@@ -50,9 +50,14 @@ run: setup
 	@$(PY) manage.py demo_logins --url http://$(HOST):$(PORT)/
 	@HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
+# Tests use their own Redis database index, so a running `make run` stack and the tests' Celery
+# worker never take each other's messages.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
 test:
 	@$(MAKE) --no-print-directory setup BROWSER=1
-	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@redis-cli -u $(TEST_REDIS_URL) flushdb >/dev/null
+	@REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: setup
 	@$(PY) bench/locate.py
