@@ -1,0 +1,93 @@
+"""Admin for categories (editable) and a read-only view of cases: only cases.actions changes a case."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, CaseEvent, Category, CategoryLead, Dispatch, ExtensionRequest, Notification
+
+
+class CategoryLeadInline(admin.TabularInline):
+    model = CategoryLead
+    extra = 0
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "parent", "time_limit", "time_unit", "urgency", "yellow_share",
+                    "duplicate_radius_m", "citizen_allowed", "is_active"]
+    list_filter = ["parent", "urgency", "time_unit", "citizen_allowed", "is_active"]
+    search_fields = ["code", "name"]
+    list_select_related = ["parent"]
+    inlines = [CategoryLeadInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Visible for audit; changes go through the pipeline's actions, never through the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DispatchInline(admin.TabularInline):
+    model = Dispatch
+    extra = 0
+    can_delete = False
+    fields = ["department", "role", "status", "dispatched_at", "due_at", "signed_at", "handled_at", "returned_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = CaseEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "actor", "from_status", "to_status", "note"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ["id", "number", "category", "status", "stage", "light", "due_at", "centre", "grid", "reported_at"]
+    list_filter = ["status", "light", "stage", "channel", "supervision", "urgency", "is_emergency"]
+    search_fields = ["description", "address", "grid__code", "grid__name"]
+    list_select_related = ["category", "centre", "grid"]
+    date_hierarchy = "reported_at"
+    show_full_result_count = False
+    inlines = [DispatchInline, EventInline]
+
+    @admin.display(description=_("case number"))
+    def number(self, case: Case) -> str:
+        return case.number
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "case", "action", "actor", "from_status", "to_status"]
+    list_filter = ["action"]
+    list_select_related = ["case__category", "actor"]
+    show_full_result_count = False
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(ReadOnlyAdmin):
+    list_display = ["requested_at", "dispatch", "amount", "unit", "status", "decided_at"]
+    list_filter = ["status"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "recipient", "message", "read_at"]
+    list_select_related = ["recipient"]
+    show_full_result_count = False
