@@ -20,9 +20,12 @@ def check_work_calendar(
 ) -> list[CheckMessage]:
     """govgrid.W002: a year in use runs on the Monday–Friday fallback of the work calendar.
 
-    Years with overrides are looked up only when the check is given databases (``check --database
-    default``, ``migrate``): Django runs plain checks before the database may exist.
+    It runs only when the check is given databases (``migrate``, ``check --database default``), so that
+    it is said once at deployment rather than before every management command; the admin index page
+    shows the same warning all the time.
     """
+    if not databases:
+        return []
     try:
         years = workcalendar.unknown_years(include_overrides=bool(databases))
     except DatabaseError:
