@@ -93,7 +93,7 @@ ACTIVE_DISPATCH_STATUSES = (DispatchStatus.DISPATCHED, DispatchStatus.SIGNED, Di
 class ExtensionStatus(models.TextChoices):
     PENDING = "pending", _("pending")
     APPROVED = "approved", _("approved")
-    REJECTED = "rejected", _("rejected")
+    REJECTED = "rejected", _("refused")
 
 
 class AttachmentKind(models.TextChoices):
