@@ -22,6 +22,9 @@ class Command(BaseCommand):
         try:
             totals = generate_if_empty(count, seed=seed) if if_empty else generate(count, seed=seed)
         except ValueError as exc:
+            if if_empty:  # `make run` on a database holding another city: nothing to play, not an error
+                self.stdout.write(f"No demo cases: {exc}")
+                return
             raise CommandError(str(exc)) from exc
         if totals is None:
             self.stdout.write("Cases already exist; not adding demo cases (--if-empty).")
