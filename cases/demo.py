@@ -10,6 +10,8 @@ show green, yellow and red cases, overdue ones, escalations and a full timeline 
 from __future__ import annotations
 
 import random
+import struct
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,11 +30,27 @@ from govgrid.workcalendar import TimeUnit
 from grids.choices import CENTRE_ROLES, GRID_ROLES, Role
 from grids.models import Area, Centre, Department, Membership
 
-# A 1×1 PNG: the demo's photos are placeholders, the checks and storage are the real ones.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201e5273e2a0000000049454e44ae426082"
-)
+
+def _png(width: int = 160, height: int = 120, seed: int = 0) -> bytes:
+    """A soft two-colour gradient PNG: a placeholder photo that looks like one in a thumbnail."""
+    rng = random.Random(seed)
+    top = [rng.randint(120, 200) for _ in range(3)]
+    bottom = [rng.randint(60, 140) for _ in range(3)]
+    rows = bytearray()
+    for y in range(height):
+        t = y / (height - 1)
+        pixel = bytes(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
+        rows += b"\x00" + pixel * width
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+PHOTOS = [_png(seed=n) for n in range(6)]
 
 TARGETS = [  # (target, weight)
     ("reported", 7), ("accepted", 4), ("dispatched", 7), ("in_progress", 18), ("handled", 7), ("verified", 4),
@@ -40,17 +58,15 @@ TARGETS = [  # (target, weight)
 ]
 ORDER = ["reported", "accepted", "dispatched", "in_progress", "handled", "verified", "closed"]
 
-DESCRIPTIONS = [
-    "{place}路口有暴露垃圾，已影响通行", "{place}一带有流动摊贩占道经营", "{place}人行道砖破损，存在绊倒隐患",
-    "{place}小区门口车辆乱停放", "{place}井盖松动，需尽快处理", "{place}路灯不亮已有三天",
-    "{place}居民反映夜间施工噪声扰民", "{place}工地未覆盖裸土，扬尘明显", "{place}两户邻里因漏水发生纠纷",
-    "{place}沿街商铺违规设置广告牌", "{place}出租屋疑似存在消防隐患", "{place}河涌有污水直排",
+DETAILS = [
+    "群众反映较强烈，请尽快处理", "已现场拍照取证", "影响周边居民正常生活", "存在一定安全隐患",
+    "多次出现，需要根治", "位置在路口东侧约20米处",
 ]
 PLACES = ["文华路", "季华路", "汾江中路", "岭南大道", "魁奇路", "同济路", "建新路", "普澜路", "绿景路", "东方广场"]
 
 
 def photo() -> SimpleUploadedFile:
-    return SimpleUploadedFile("photo.png", PNG, content_type="image/png")
+    return SimpleUploadedFile("photo.png", random.choice(PHOTOS), content_type="image/png")
 
 
 class _People:
@@ -118,7 +134,7 @@ def _play(rng, people, grids, leaves, weights, departments, centres, made, targe
     category = rng.choices(leaves, weights=weights)[0]
     centroid = grid.centroid
     lon, lat = centroid.x + rng.uniform(-0.0004, 0.0004), centroid.y + rng.uniform(-0.0004, 0.0004)
-    description = rng.choice(DESCRIPTIONS).format(place=rng.choice(PLACES))
+    description = f"{rng.choice(PLACES)}附近发现{category.name}情况，{rng.choice(DETAILS)}。"
     moment = start
 
     def step(hours: float = 1.5) -> datetime:

@@ -1,0 +1,180 @@
+"""Forms of the pages: one per action, validated on the server, messages beside the field."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases.choices import ACTIVE_DISPATCH_STATUSES, OPEN_STATUSES, Satisfaction, Supervision
+from cases.models import Case, Dispatch, ExtensionRequest
+from cases.selectors import visible_cases
+from govgrid.workcalendar import TimeUnit
+from grids.choices import GRID_ROLES
+from grids.models import Centre, Department
+from grids.scope import scope_for, visible_departments
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several photos in one field (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+class CaseActionForm(forms.Form):
+    """Base: knows the case and the user, so choices can be scoped."""
+
+    def __init__(self, *args, case: Case, user, **kwargs):
+        self.case, self.user = case, user
+        super().__init__(*args, **kwargs)
+
+
+class NoteForm(CaseActionForm):
+    note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReasonForm(CaseActionForm):
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MergeForm(NoteForm):
+    master = forms.ModelChoiceField(label=_("merge into"), queryset=Case.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        candidates = visible_cases(self.user).filter(status__in=OPEN_STATUSES).exclude(pk=self.case.pk)
+        suggested = list(self.case.duplicate_candidates.values_list("pk", flat=True))
+        # The triage's duplicate suggestions first, and any open case of the same category.
+        self.fields["master"].queryset = (
+            candidates.filter(Q(pk__in=suggested) | Q(category=self.case.category)).select_related("category")
+        )
+        self.fields["master"].label_from_instance = lambda c: f"{c.number} {c.category.name} · {c.address}"
+        if suggested:
+            self.fields["master"].initial = suggested[0]
+
+
+class DispatchForm(NoteForm):
+    lead = forms.ModelChoiceField(label=_("lead department"), queryset=Department.objects.none())
+    assists = forms.ModelMultipleChoiceField(
+        label=_("assisting departments"), queryset=Department.objects.none(), required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        departments = visible_departments(self.user, act=True).filter(is_active=True).select_related("area")
+        # Only departments serving the case's grid or an area above it.
+        codes = self.case.area_path.rstrip("/").split("/")
+        departments = departments.filter(area__code__in=codes).order_by("-area__level", "name")
+        self.fields["lead"].queryset = departments
+        self.fields["assists"].queryset = departments
+        self.fields["lead"].initial = self.case.suggested_department_id
+
+    def clean(self):
+        data = super().clean()
+        if data.get("lead") and data.get("lead") in (data.get("assists") or []):
+            self.add_error("assists", _("The lead department cannot also assist."))
+        return data
+
+
+class DispatchChoiceMixin:
+    """For handlers: which of the case's dispatches (their department's live one by default)."""
+
+    def _my_dispatches(self):
+        scope = scope_for(self.user)
+        live = self.case.dispatches.filter(status__in=ACTIVE_DISPATCH_STATUSES).select_related("department")
+        return live if scope.is_admin else live.filter(department_id__in=scope.department_ids)
+
+    def my_dispatch(self) -> Dispatch | None:
+        return self._my_dispatches().first()
+
+
+class SignForm(DispatchChoiceMixin, NoteForm):
+    pass
+
+
+class ReturnForm(DispatchChoiceMixin, ReasonForm):
+    pass
+
+
+class FeedbackForm(DispatchChoiceMixin, CaseActionForm):
+    note = forms.CharField(label=_("how it was handled"), widget=forms.Textarea(attrs={"rows": 3}))
+    photos = MultipleFileField(label=_("photos"))
+
+
+class ExtensionRequestForm(DispatchChoiceMixin, CaseActionForm):
+    amount = forms.DecimalField(label=_("extra time"), min_value=0.5, max_digits=6, decimal_places=1, initial=1)
+    unit = forms.ChoiceField(label=_("unit"), choices=TimeUnit.choices, initial=TimeUnit.WORKING_DAYS)
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ExtensionDecisionForm(NoteForm):
+    extension = forms.ModelChoiceField(queryset=ExtensionRequest.objects.none(), widget=forms.HiddenInput)
+    approve = forms.TypedChoiceField(
+        label=_("decision"), coerce=lambda v: v == "yes",
+        choices=[("yes", _("approve")), ("no", _("refuse"))], widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["extension"].queryset = ExtensionRequest.objects.filter(dispatch__case=self.case, status="pending")
+
+
+class AssignVerificationForm(CaseActionForm):
+    verifier = forms.ModelChoiceField(label=_("verifier"), queryset=get_user_model().objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        workers = get_user_model().objects.filter(
+            is_active=True, memberships__role__in=GRID_ROLES, memberships__area_id=self.case.grid_id
+        ).distinct().order_by("username")
+        self.fields["verifier"].queryset = workers
+        self.fields["verifier"].label_from_instance = lambda u: u.get_full_name() or u.username
+        if self.case.reporter_id and workers.filter(pk=self.case.reporter_id).exists():
+            self.fields["verifier"].initial = self.case.reporter_id
+
+
+class VerifyForm(CaseActionForm):
+    passed = forms.TypedChoiceField(
+        label=_("result"), coerce=lambda v: v == "pass",
+        choices=[("pass", _("passed: the problem is solved")), ("fail", _("failed: rework needed"))],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    photos = MultipleFileField(label=_("on-site photo"), widget=MultipleFileInput(
+        attrs={"accept": "image/*", "capture": "environment"}))
+
+
+class FollowUpForm(NoteForm):
+    satisfaction = forms.ChoiceField(label=_("satisfaction"), choices=Satisfaction.choices, widget=forms.RadioSelect)
+
+
+class HandDownForm(NoteForm):
+    centre = forms.ModelChoiceField(label=_("centre"), queryset=Centre.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        codes = self.case.area_path.rstrip("/").split("/")
+        self.fields["centre"].queryset = Centre.objects.filter(
+            area__code__in=codes, level__gt=self.case.centre.level
+        ).order_by("level")
+
+
+class SuperviseForm(CaseActionForm):
+    level = forms.ChoiceField(label=_("supervision level"), choices=[c for c in Supervision.choices if c[0]],
+                              widget=forms.RadioSelect, initial=Supervision.NORMAL)
+    note = forms.CharField(label=_("what is expected"), widget=forms.Textarea(attrs={"rows": 2}))

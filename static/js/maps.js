@@ -1,0 +1,73 @@
+/* GovGrid maps: grid boundaries as vectors, cases as points coloured by light. No tile server is
+   needed; one is used when the MAP_TILE_URL setting gives it. */
+(function () {
+  "use strict";
+  var LIGHT = { green: "#1e8e3e", yellow: "#e6a100", red: "#d93025", "": "#9aa5b1" };
+
+  function base(el, options) {
+    var map = L.map(el, Object.assign({ zoomControl: true, attributionControl: false, preferCanvas: true }, options || {}));
+    if (window.GOVGRID_TILES) { L.tileLayer(window.GOVGRID_TILES, { maxZoom: 19 }).addTo(map); }
+    return map;
+  }
+
+  function grids(map, url, fit) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
+      var layer = L.geoJSON(data, {
+        style: { color: "#1f5fbf", weight: 1, fillColor: "#dfe9f7", fillOpacity: 0.35 },
+        onEachFeature: function (f, l) { l.bindTooltip(f.properties.name, { sticky: true }); }
+      }).addTo(map);
+      if (fit && layer.getLayers().length) { map.fitBounds(layer.getBounds(), { padding: [10, 10] }); }
+      return layer;
+    });
+  }
+
+  function marker(lon, lat, light) {
+    return L.circleMarker([lat, lon], { radius: 7, color: "#fff", weight: 2, fillColor: LIGHT[light || ""] || LIGHT[""], fillOpacity: 1 });
+  }
+
+  window.GovGridMaps = {
+    caseMap: function (el, gridsUrl) {
+      if (!el) { return; }
+      var lon = parseFloat(el.dataset.lon), lat = parseFloat(el.dataset.lat);
+      var map = base(el).setView([lat, lon], 16);
+      grids(map, gridsUrl, false).then(function (layer) {
+        layer.eachLayer(function (l) {
+          if (l.feature.properties.code === el.dataset.grid) {
+            l.setStyle({ weight: 3, fillOpacity: 0.5 });
+            map.fitBounds(l.getBounds(), { padding: [12, 12] });
+          }
+        });
+      });
+      marker(lon, lat, el.dataset.light).addTo(map);
+    },
+    overview: function (el, gridsUrl, casesUrl) {
+      var map = base(el).setView([23.02, 113.12], 11);
+      grids(map, gridsUrl, true).then(function () {
+        return fetch(casesUrl, { credentials: "same-origin" });
+      }).then(function (r) { return r.json(); }).then(function (data) {
+        var cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+        data.features.forEach(function (f) {
+          var c = f.geometry.coordinates, p = f.properties;
+          var m = marker(c[0], c[1], p.light);
+          m.bindPopup('<a href="' + p.url + '">' + p.number + "</a><br>" + p.category + " · " + p.status);
+          cluster.addLayer(m);
+        });
+        map.addLayer(cluster);
+        el.dataset.cases = String(data.features.length);
+        el.dispatchEvent(new CustomEvent("govgrid:loaded"));
+      });
+      return map;
+    },
+    /* The report form's pin: drag it, or tap the map; writes lon/lat into the given inputs. */
+    picker: function (el, gridsUrl, lonInput, latInput) {
+      var lon = parseFloat(lonInput.value) || 113.12, lat = parseFloat(latInput.value) || 23.02;
+      var map = base(el).setView([lat, lon], 16);
+      grids(map, gridsUrl, !lonInput.value);
+      var pin = L.marker([lat, lon], { draggable: true, keyboard: true }).addTo(map);
+      function put(ll) { pin.setLatLng(ll); lonInput.value = ll.lng.toFixed(6); latInput.value = ll.lat.toFixed(6); }
+      pin.on("dragend", function () { put(pin.getLatLng()); });
+      map.on("click", function (e) { put(e.latlng); });
+      return { map: map, put: function (lon, lat) { put(L.latLng(lat, lon)); map.setView([lat, lon], 17); } };
+    }
+  };
+})();
