@@ -145,8 +145,8 @@ def celery_worker(django_db_setup, django_db_blocker):
     }
     celery = Path(sys.executable).with_name("celery")
     process = subprocess.Popen(
-        [str(celery), "-A", "govgrid", "worker", "--pool=solo", "-Q", ",".join(QUEUES), "-n", f"pytest-{os.getpid()}@%h",
-         "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        [str(celery), "-A", "govgrid", "worker", "--pool=solo", "-Q", ",".join(QUEUES),
+         "-n", f"pytest-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
         env=env, cwd=settings.BASE_DIR,
     )
     try:
@@ -162,7 +162,7 @@ def celery_worker(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def private_redis(tmp_path):
-    """A redis-server of our own on a free port, which a test may stop."""
+    """A redis-server of our own on a free port, which a test may ``stop()`` and ``start()`` again."""
     import socket
     import subprocess
 
@@ -171,12 +171,10 @@ def private_redis(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--dir", str(tmp_path)]
     url = f"redis://127.0.0.1:{port}/0"
+    server = SimpleNamespace(url=url, port=port, process=None)
 
     def up() -> bool:
         try:
@@ -184,12 +182,16 @@ def private_redis(tmp_path):
         except redis.ConnectionError:
             return False
 
-    _wait_for(up, 10, "the private redis-server")
+    def start() -> None:
+        server.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        _wait_for(up, 10, "the private redis-server")
 
     def stop() -> None:
-        process.terminate()
-        process.wait(timeout=10)
+        server.process.terminate()
+        server.process.wait(timeout=10)
 
-    yield SimpleNamespace(url=url, port=port, process=process, stop=stop)
-    if process.poll() is None:
+    server.start, server.stop = start, stop
+    start()
+    yield server
+    if server.process.poll() is None:
         stop()

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install (only when missing) and start the system services GovGrid needs: PostgreSQL 15 + PostGIS 3,
-# GDAL, Redis, gettext; with --browser also Debian's Chromium and its driver for the page tests.
+# GDAL, Redis, gettext; with --browser also Debian's Chromium, its driver and CJK fonts for the page tests.
 # Idempotent: a second run installs nothing and starts nothing that already runs.
 set -euo pipefail
 
 want=(postgresql-15 postgresql-15-postgis-3 libgdal32 redis-server gettext)
-if [[ "${1:-}" == "--browser" ]]; then want+=(chromium chromium-driver); fi
+if [[ "${1:-}" == "--browser" ]]; then want+=(chromium chromium-driver fonts-noto-cjk); fi
 
 missing=()
 for pkg in "${want[@]}"; do
