@@ -1,0 +1,91 @@
+"""Browser tests: Debian's Chromium, headless, driven by Selenium through /usr/bin/chromedriver.
+
+Nothing downloads a browser: the binary and the driver come from apt (make test installs them).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def make_driver(width: int, height: int, *, mobile: bool = False) -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
+                 f"--window-size={width},{height}", "--lang=zh-CN"):
+        options.add_argument(flag)
+    if mobile:
+        options.add_experimental_option("mobileEmulation", {
+            "deviceMetrics": {"width": width, "height": height, "pixelRatio": 3.0, "touch": True},
+            "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+        })
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    driver = make_driver(1366, 900)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def phone():
+    """A 390×844 phone (iPhone 12-14 size) with touch."""
+    driver = make_driver(390, 844, mobile=True)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, css: str, timeout: float = 10):
+    return WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def wait_text(driver, css: str, text: str, timeout: float = 10):
+    return WebDriverWait(driver, timeout).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+
+
+def login(driver, live_server, username: str, password: str | None = None, *, language: str = "zh-hans") -> None:
+    """Log in through the login page (tiny_city personas have the password 'pw-<username>')."""
+    driver.get(live_server.url + "/login/")
+    driver.add_cookie({"name": "django_language", "value": language})
+    driver.get(live_server.url + "/login/")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(password or f"pw-{username}")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(driver, 10).until(lambda d: "/login/" not in d.current_url)
+
+
+def logout(driver, live_server) -> None:
+    driver.delete_all_cookies()
+
+
+def set_geolocation(driver, lon: float, lat: float, accuracy: float = 10) -> None:
+    """Grant geolocation and put the device at (lon, lat)."""
+    driver.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["geolocation"]})
+    driver.execute_cdp_cmd("Emulation.setGeolocationOverride",
+                           {"latitude": lat, "longitude": lon, "accuracy": accuracy})
+
+
+def deny_geolocation(driver) -> None:
+    driver.execute_cdp_cmd("Browser.resetPermissions", {})
+    driver.execute_cdp_cmd("Emulation.setGeolocationOverride", {})  # no position: "position unavailable"
+
+
+@pytest.fixture
+def screenshots(tmp_path_factory):
+    """Where page tests may save screenshots to look at (printed at the end of the test)."""
+    return tmp_path_factory.mktemp("screens")
