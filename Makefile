@@ -51,16 +51,23 @@ run: setup
 	@HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 # Tests use their own Redis database index, so a running `make run` stack and the tests' Celery
-# worker never take each other's messages.
+# worker never take each other's messages. (Not CELERY_BROKER_URL: Celery lets that variable win over
+# its configuration, which the Redis-down test needs to change.)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 test:
 	@$(MAKE) --no-print-directory setup BROWSER=1
 	@redis-cli -u $(TEST_REDIS_URL) flushdb >/dev/null
-	@REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	@REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: setup
+# Benchmarks print figures, never assert them (bench/README.md). They use their own database
+# (BENCH_DATABASE_URL, default govgrid_bench) and Redis db 14 (tests use 15), created and seeded on first use;
+# the first run also loads 1M cases (a few minutes). BENCH_SECONDS: measured seconds per intake run.
+BENCH_SECONDS ?= 15
+bench: services venv
 	@$(PY) bench/locate.py
+	@$(PY) bench/intake.py --seconds $(BENCH_SECONDS)
+	@$(PY) bench/sweep.py
 
 lint: venv
 	@$(VENV)/bin/ruff check .

@@ -30,6 +30,15 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def english():
+    """Run the test in English, for assertions on message texts (pages and messages are Chinese first)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_work_calendar():
     """Test rollbacks send no signals, so a workday override made in one test would stay cached."""

@@ -493,8 +493,9 @@ def sign_dispatch(dispatch: Dispatch, *, actor, note: str = "") -> Case:
     from_status = case.status
     if dispatch.role == DispatchRole.LEAD and case.status == Status.DISPATCHED:
         case.status = Status.IN_PROGRESS
-        if case.suspended_at is None:
-            _start_handle_clock(case, dispatch, now)
+        # Also while suspended: start_clock leaves next_check_at empty, and resume_case then restarts
+        # the stage the case is really in (not the signing clock of a signed case).
+        _start_handle_clock(case, dispatch, now)
         _save(case, "status", *CLOCK_FIELDS, "handle_due_at")
     _record(case, Action.SIGN, actor, from_status=from_status, to_status=case.status, note=note,
             payload={"dispatch": dispatch.pk, "department": dispatch.department_id, "role": dispatch.role})
@@ -522,8 +523,7 @@ def return_dispatch(dispatch: Dispatch, *, actor, reason: str) -> Case:
         )
         case.status = Status.ACCEPTED
         case.sign_due_at = case.handle_due_at = None
-        if case.suspended_at is None:
-            _start_accept_clock(case, now)
+        _start_accept_clock(case, now)
         _save(case, "status", "sign_due_at", "handle_due_at", "accept_due_at", *CLOCK_FIELDS)
         payload["cancelled"] = cancelled
     else:
@@ -620,8 +620,7 @@ def _complete_handling_if_done(case: Case, now: datetime) -> None:
         limit = deadlines.stage_limit(Stage.VERIFY)
         case.status, case.handled_at = Status.HANDLED, now
         case.verify_due_at = limit.due_from(now)
-        if case.suspended_at is None:
-            _start_stage(case, Stage.VERIFY, start=now, due=case.verify_due_at, natural=limit.natural, now=now)
+        _start_stage(case, Stage.VERIFY, start=now, due=case.verify_due_at, natural=limit.natural, now=now)
         _save(case, "status", "handled_at", "verify_due_at", *CLOCK_FIELDS)
 
 
@@ -686,7 +685,7 @@ def _reopen_for_rework(case: Case, now: datetime) -> None:
     case.handled_at = case.verified_at = case.closed_at = case.closed_on_time = None
     case.closure_kind = ""
     case.verifier = None
-    if lead is not None and case.suspended_at is None:
+    if lead is not None:
         _start_handle_clock(case, lead, now)
     _save(case, "status", "rework_count", "handled_at", "verified_at", "closed_at", "closed_on_time",
           "closure_kind", "verifier", "handle_due_at", *CLOCK_FIELDS)
@@ -776,8 +775,8 @@ def resume_case(case: Case, *, actor, note: str = "") -> Case:
     }
     if case.stage in stage_due and stage_due[case.stage][0] is not None:
         due, natural = stage_due[case.stage]
-        _start_stage(case, case.stage, start=shift(case.stage_started_at, natural), due=due, natural=natural,
-                     now=now)
+        start = deadlines.shift_start_after_pause(case.stage_started_at, paused_from, now, natural=natural)
+        _start_stage(case, case.stage, start=start, due=due, natural=natural, now=now)
     _save(case, "suspended_at", "accept_due_at", "sign_due_at", "handle_due_at", "verify_due_at", *CLOCK_FIELDS)
     _record(case, Action.RESUME, actor, from_status=case.status, note=note,
             payload={"paused_seconds": int((now - paused_from).total_seconds())})

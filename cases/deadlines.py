@@ -107,3 +107,15 @@ def shift_after_pause(moment: datetime | None, paused_from: datetime, paused_to:
         return moment + (paused_to - paused_from)
     remaining = workcalendar.working_time_between(paused_from, moment)
     return workcalendar.add_working_time(max(paused_to, paused_from), remaining)
+
+
+def shift_start_after_pause(start: datetime | None, paused_from: datetime, paused_to: datetime, *,
+                            natural: bool) -> datetime | None:
+    """Move a running clock's start later by the whole pause, so the time it has used (and so the moment
+    its light turns yellow) leaves the pause out. A start inside the pause moves like a deadline."""
+    if start is None or start >= paused_from:
+        return shift_after_pause(start, paused_from, paused_to, natural=natural)
+    if natural:
+        return start + (paused_to - paused_from)
+    paused = workcalendar.working_time_between(paused_from, paused_to)
+    return workcalendar.add_working_time(start, paused) if paused > timedelta(0) else start

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from cases.choices import Status
 from cases.models import Case, CaseEvent
 from cases.tests.conftest import photo

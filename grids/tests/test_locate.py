@@ -22,12 +22,17 @@ def test_point_on_the_outer_boundary_is_inside(tiny_city):
 
 
 @pytest.mark.parametrize(("lon", "lat"), [(113.05, 23.005), (0.0, 0.0), (113.005, 23.02)])
-def test_point_outside_every_grid_is_a_clear_error(tiny_city, lon, lat):
+def test_point_outside_every_grid_is_a_clear_error(tiny_city, english, lon, lat):
     with pytest.raises(LocationError, match="outside every grid"):
         locate_grid(lon, lat)
 
 
 @pytest.mark.parametrize(("lon", "lat"), [(181, 23), (113, -91)])
-def test_invalid_coordinates_are_refused(tiny_city, lon, lat):
+def test_invalid_coordinates_are_refused(tiny_city, english, lon, lat):
     with pytest.raises(LocationError, match="not a valid coordinate"):
         locate_grid(lon, lat)
+
+
+def test_the_error_is_in_chinese_by_default(tiny_city):
+    with pytest.raises(LocationError, match="不在任何网格"):
+        locate_grid(120.0, 23.0)

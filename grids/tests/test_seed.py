@@ -242,7 +242,7 @@ def test_demo_password_comes_from_the_environment(monkeypatch, client) -> None:
 
 
 @pytest.mark.django_db
-def test_command_prints_counts_and_logins() -> None:
+def test_command_prints_counts_and_logins(english) -> None:
     out = io.StringIO()
     call_command("seed_city", "--preset", "demo", stdout=out)
     text = out.getvalue()
