@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -40,7 +41,7 @@ class Category(models.Model):
     )
     time_limit = models.DecimalField(
         _("time limit"), max_digits=6, decimal_places=2, null=True, blank=True,
-        validators=[MinValueValidator(0.01)],
+        validators=[MinValueValidator(Decimal("0.01"))],
     )
     time_unit = models.CharField(_("time unit"), max_length=16, choices=TimeUnit.choices, blank=True)
     urgency = models.CharField(_("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
@@ -48,8 +49,8 @@ class Category(models.Model):
     closure_criteria = models.TextField(_("closure criteria"), blank=True)
     duplicate_radius_m = models.PositiveIntegerField(_("duplicate radius (m)"), default=50)
     yellow_share = models.DecimalField(
-        _("yellow light at share of time used"), max_digits=3, decimal_places=2, default=0.75,
-        validators=[MinValueValidator(0.05), MaxValueValidator(0.99)],
+        _("yellow light at share of time used"), max_digits=3, decimal_places=2, default=Decimal("0.75"),
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("0.99"))],
     )
     citizen_allowed = models.BooleanField(_("citizens may use it"), default=True)
     open311_attributes = models.JSONField(_("Open311 attributes"), default=list, blank=True)
@@ -257,7 +258,7 @@ class ExtensionRequest(models.Model):
     requested_at = models.DateTimeField(_("requested at"))
     reason = models.TextField(_("reason"))
     amount = models.DecimalField(_("extra time"), max_digits=6, decimal_places=2,
-                                 validators=[MinValueValidator(0.01)])
+                                 validators=[MinValueValidator(Decimal("0.01"))])
     unit = models.CharField(_("unit"), max_length=16, choices=TimeUnit.choices)
     status = models.CharField(_("status"), max_length=16, choices=ExtensionStatus.choices,
                               default=ExtensionStatus.PENDING)

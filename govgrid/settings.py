@@ -160,6 +160,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "AreaLevelEnum": "grids.choices.Level",
+        "CaseStatusEnum": "cases.choices.Status",
+        "DispatchStatusEnum": "cases.choices.DispatchStatus",
+        "SupervisionLevelEnum": "cases.choices.Supervision",
+        "TimeUnitEnum": "govgrid.workcalendar.TimeUnit",
+    },
 }
 
 # Celery: Redis is both broker and result store. Tasks ack late so a killed worker loses nothing.
