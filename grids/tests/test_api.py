@@ -146,3 +146,10 @@ def test_swagger_ui_is_served_without_internet(tiny_city, client):
     html = client.get(reverse("swagger-ui")).content.decode()
     assert "swagger-ui" in html
     assert "cdn." not in html and "unpkg" not in html
+
+
+def test_openapi_schema_is_valid_without_warnings(db, tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "/api/v1/cases/{id}/dispatch/" in (tmp_path / "schema.yml").read_text()
