@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.gis.geos import Point
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
@@ -864,6 +864,7 @@ def sweep_deadlines(*, now: datetime | None = None, batch: int = 500) -> dict[st
                 Case.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(next_check_at__lte=now)
                 .select_related("category", "centre__area")
+                .defer("location", "centre__area__boundary", "centre__area__centroid")
                 .order_by("next_check_at")[:batch]
             )
             if not rows:
@@ -888,7 +889,7 @@ def sweep_deadlines(*, now: datetime | None = None, batch: int = 500) -> dict[st
                         payload={"stage": case.stage, "from": previous, "to": new_light,
                                  "due_at": case.due_at.isoformat() if case.due_at else None},
                     ))
-            Case.objects.bulk_update(changed, ["light", "next_check_at"])
+            _write_lights(changed)
             CaseEvent.objects.bulk_create(events)
             for event in events:
                 event_recorded.send(sender=CaseEvent, event=event, case=event.case)
@@ -896,6 +897,19 @@ def sweep_deadlines(*, now: datetime | None = None, batch: int = 500) -> dict[st
                 from cases import tasks
 
                 enqueue(tasks.notify_events, [event.pk for event in events])
+
+
+def _write_lights(cases: list[Case]) -> None:
+    """One UPDATE for the whole batch (bulk_update's CASE WHEN per row costs more than the sweep)."""
+    if not cases:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_case AS c SET light = u.light, next_check_at = u.next_check_at, updated_at = now() "
+            "FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[]) AS u(id, light, next_check_at) "
+            "WHERE c.id = u.id",
+            [[c.pk for c in cases], [c.light for c in cases], [c.next_check_at for c in cases]],
+        )
 
 
 def cases_needing_triage(*, older_than_seconds: int = 60, limit: int = 500) -> list[int]:

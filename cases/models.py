@@ -97,12 +97,15 @@ class Case(models.Model):
     """A reported problem on its way from the grid to closure. Only cases.actions writes it."""
 
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    # No single-column index: the composite (reporter, -reported_at) index serves both.
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("reporter"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="reported_cases",
+        related_name="reported_cases", db_index=False,
     )
     client_uuid = models.UUIDField(_("client request id"), null=True, blank=True, editable=False)
-    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # served by the (category, reported_at) index
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.REPORTED)
     description = models.TextField(_("description"))
     address = models.CharField(_("address"), max_length=200, blank=True)

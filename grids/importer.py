@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from grids.choices import GridKind, Level
-from grids.models import Area, GridProfile
+from grids.models import Area, GridProfile, analyze_map_tables
 
 CODE_RE = re.compile(r"^[0-9A-Za-z_-]+$")
 CODE_MAX_LENGTH = Area._meta.get_field("code").max_length
@@ -180,12 +180,14 @@ def import_areas(text: str) -> ImportResult:
     if problems:
         raise AreaImportError(problems)
     try:
-        return _write(features)
+        result = _write(features)
     except IntegrityError as exc:
         raise AreaImportError(
             [ImportProblem(None, None, _("the database refused the import, nothing was written: %(error)s")
                            % {"error": str(exc).strip()})]
         ) from exc
+    analyze_map_tables()
+    return result
 
 
 # --- reading the file ---------------------------------------------------------------------------

@@ -227,3 +227,17 @@ class Membership(models.Model):
             raise ValidationError({"area": _("A grid worker or grid leader belongs to a grid.")})
         if self.role in CENTRE_ROLES and self.area_id and self.area.level not in CENTRE_LEVELS:
             raise ValidationError({"area": _("Centre staff belong to a city, district or town area.")})
+
+
+def analyze_map_tables() -> None:
+    """Refresh the planner's statistics after a bulk write of the map.
+
+    Without them (autovacuum may be off, or not have run yet) PostgreSQL guesses at the GiST index on
+    boundaries and point→grid takes several times longer until the next ANALYZE.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("grids_area", "grids_gridprofile", "grids_centre", "grids_department", "grids_membership",
+                      "auth_user"):
+            cursor.execute(f"ANALYZE {table}")

@@ -83,7 +83,9 @@ def scope_for(user) -> Scope:
     departments: set[int] = set()
     roles: set[str] = set()
     is_admin = user.is_superuser
-    memberships = Membership.objects.filter(user=user).select_related("area", "department__area")
+    memberships = Membership.objects.filter(user=user).select_related("area").only(
+        "role", "area_id", "department_id", "area__path"
+    )
     for membership in memberships:
         roles.add(membership.role)
         if membership.role == Role.ADMIN:

@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from govgrid.env import env_str
 from grids.choices import CENTRE_LEVELS, DepartmentKind, GridKind, Level, Role
-from grids.models import Area, Centre, Department, GridProfile, Membership
+from grids.models import Area, Centre, Department, GridProfile, Membership, analyze_map_tables
 
 DEFAULT_DEMO_PASSWORD = "govgrid-demo"  # noqa: S105 - a published demo password, not a secret
 
@@ -651,6 +651,7 @@ def seed_city(preset: str, *, stdout: TextIO | None = None) -> SeedResult:
         result.grid_workers = sum(1 for _user, m in staff.memberships if m.role == Role.GRID_WORKER)
         _write(_("Wrote %(users)s users.") % {"users": result.users}, stdout)
 
+    analyze_map_tables()
     result.city.refresh_from_db()
     result.password = password
     result.elapsed = time.monotonic() - started

@@ -25,9 +25,10 @@ def locate_grid(lon: float, lat: float) -> Area:
             _("Longitude %(lon)s, latitude %(lat)s is not a valid coordinate.") % {"lon": lon, "lat": lat}
         )
     point = Point(lon, lat, srid=4326)
+    # Only the columns a caller uses: loading the boundary and centroid back would double the cost.
     grid = (
         Area.objects.filter(level=Level.GRID, boundary__covers=point)
-        .select_related("parent")
+        .only("id", "code", "name", "level", "parent_id", "path")
         .order_by("code")
         .first()
     )
