@@ -171,7 +171,7 @@ def _check_files(files: Sequence, *, required: bool, field: str = "photos") -> l
     if required and not files:
         raise ActionError(_("Add at least one photo."), field=field, code="required")
     for upload in files:
-        check_upload(upload)
+        check_upload(upload, field=field)
     return files
 
 
