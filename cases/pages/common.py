@@ -18,9 +18,11 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from cases import actions, forms
 from cases.actions import CITIZEN_CHANNELS
@@ -151,6 +153,25 @@ def available_actions(user, case: Case) -> list[PageAction]:
     return [action for action in PAGE_ACTIONS if action.allowed(user, case, scope)]
 
 
+def run_page_action(request: HttpRequest, case: Case, action: PageAction) -> tuple[forms.CaseActionForm, int]:
+    """Validate the action's form and run the action: (form, 200) when done; otherwise the form with the
+    refusal beside its field (or above the form) and the 4xx status, nothing written."""
+    form = action.form(request.POST, request.FILES, case=case, user=request.user, prefix=action.name)
+    if not form.is_valid():
+        return form, 400
+    try:
+        action.run(request.user, case, form)
+    except ActionError as exc:
+        if exc.field and exc.field in form.fields:
+            form.add_error(exc.field, exc.message)
+        elif exc.field in ("photos", "after_photos") and "photos" in form.fields:
+            form.add_error("photos", exc.message)
+        else:
+            form.add_error(None, exc.message)
+        return form, exc.status_code
+    return form, 200
+
+
 def case_for_page(user, pk: int) -> Case:
     queryset = visible_cases(user).select_related(
         "category__parent", "grid__parent", "centre__area", "reporter", "verifier", "suggested_department", "master"
@@ -159,6 +180,21 @@ def case_for_page(user, pk: int) -> Case:
         "attachments", "duplicate_candidates__category",
     )
     return get_object_or_404(queryset, pk=pk)
+
+
+def filtered(filterset: CaseFilterSet, unfiltered):
+    """The filter set's rows, or `unfiltered` when nothing (valid) is asked. An unknown area code, which
+    the API's filter raises as a DRF ValidationError, becomes a filter error and no rows, not a 500."""
+    if not (filterset.is_bound and filterset.is_valid()):
+        return unfiltered
+    try:
+        return filterset.qs
+    except DRFValidationError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {None: exc.detail}
+        for field, errors in detail.items():
+            for error in errors if isinstance(errors, list) else [errors]:
+                filterset.form.add_error(field if field in filterset.form.fields else None, str(error))
+        return unfiltered.none()
 
 
 SORTS = {
@@ -172,7 +208,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     """All cases in scope: filter (the API's filter set), sort, page."""
     base = visible_cases(request.user).select_related("category", "grid", "centre")
     filterset = CaseFilterSet(request.GET or None, queryset=base, request=request)
-    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else base
+    queryset = filtered(filterset, base)
     sort = request.GET.get("sort", "-reported")
     queryset = queryset.order_by(*SORTS.get(sort, SORTS["-reported"]))
     page = Paginator(queryset, 25).get_page(request.GET.get("page"))
@@ -209,30 +245,19 @@ def case_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     action = ACTIONS_BY_NAME.get(name)
     if action is None:
         return HttpResponse(status=404)
-    form = action.form(request.POST, request.FILES, case=case, user=request.user, prefix=action.name)
-    status = 400
-    if form.is_valid():
-        try:
-            action.run(request.user, case, form)
-        except ActionError as exc:
-            status = exc.status_code
-            if exc.field and exc.field in form.fields:
-                form.add_error(exc.field, exc.message)
-            elif exc.field in ("photos", "after_photos") and "photos" in form.fields:
-                form.add_error("photos", exc.message)
-            else:
-                form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("%(action)s: done.") % {"action": action.label})
-            target = request.POST.get("next") or reverse("cases:detail", args=[case.pk])
-            if not target.startswith("/"):
-                target = reverse("cases:detail", args=[case.pk])
-            if request.headers.get("HX-Request"):
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = target
-                return response
-            return redirect(target)
-    context = {"case": case, "action": action, "form": form, "open": True}
+    form, status = run_page_action(request, case, action)
+    if status == 200:
+        messages.success(request, _("%(action)s: done.") % {"action": action.label})
+        target = request.POST.get("next") or ""
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+            target = reverse("cases:detail", args=[case.pk])
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return redirect(target)
+    context = {"case": case, "action": action, "form": form, "open": True, "next": request.POST.get("next", "")}
     if request.headers.get("HX-Request"):
         return render(request, "cases/_action_form.html", context, status=status)
     return render(request, "cases/action_page.html", context, status=status)
@@ -277,7 +302,7 @@ def cases_geojson(request: HttpRequest) -> JsonResponse:
     """Open cases in scope (or as filtered) as points coloured by light, for the clustered map."""
     base = visible_cases(request.user)
     filterset = CaseFilterSet(request.GET or None, queryset=base, request=request)
-    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else base.filter(status__in=OPEN_STATUSES)
+    queryset = filtered(filterset, base.filter(status__in=OPEN_STATUSES))
     rows = queryset.select_related("category").only(
         "id", "location", "light", "status", "category__name", "reported_at"
     ).order_by("-id")[:5000]

@@ -1,14 +1,280 @@
-"""Grid worker pages (phone first)."""
+"""Grid worker pages (phone first, mounted at /m/): home, report an incident, a case, verification tasks.
 
+Reads start from cases.selectors.visible_cases and grids.scope (a case outside scope → 404). The
+report form calls cases.actions.report_case and nothing else; the verify form posts to the shared
+``cases:action`` endpoint. Reporting works as a plain multipart form, and report.js sends the same
+form with fetch() so that a failed request on a weak network keeps what was typed and the photos;
+the hidden ``client_uuid`` (made once, when the empty form is first rendered) makes any resend
+return the case of the first one instead of a second case.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
-from django.urls import path
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cases import actions
+from cases.choices import OPEN_STATUSES, Status
+from cases.forms import MultipleFileField, MultipleFileInput
+from cases.models import Case, Category, Notification
+from cases.pages.common import ACTIONS_BY_NAME, case_for_page
+from cases.selectors import visible_cases
+from cases.uploads import check_upload
+from govgrid.errors import ActionError
+from grids.choices import GRID_ROLES
+from grids.models import Area
+from grids.scope import scope_for, visible_grids
+
+RECENT_REPORTS = 10
+MOST_USED = 8
+
+MODE_NORMAL, MODE_SELF_RESOLVE, MODE_REPORT_ONLY = "normal", "self_resolve", "report_only"
+MODES = [
+    (MODE_NORMAL, gettext_lazy("Report")),
+    (MODE_SELF_RESOLVE, gettext_lazy("Resolved on the spot")),
+    (MODE_REPORT_ONLY, gettext_lazy("Report only")),
+]
+
+# Where each action refusal is shown on the report form (the action names its own fields).
+ERROR_FIELDS = {
+    "location": "location", "lon": "location", "lat": "location", "category": "category",
+    "description": "description", "photos": "photos", "after_photos": "after_photos",
+    "resolution_note": "resolution_note", "mode": "mode", "self_resolve": "mode", "report_only": "mode",
+}
+CAMERA = {"accept": "image/*", "capture": "environment"}
+
+
+class ReportForm(forms.Form):
+    """The report form's input. Rules about the case itself (a leaf category, a description, a point
+    inside a grid, after-photos for 自处置) are the action's; the form only reads the request."""
+
+    category = forms.ModelChoiceField(
+        label=gettext_lazy("category"), queryset=Category.objects.none(),
+        error_messages={"required": gettext_lazy("Choose the kind of problem."),
+                        "invalid_choice": gettext_lazy("Choose the kind of problem from the list.")},
+    )
+    description = forms.CharField(
+        label=gettext_lazy("description"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": gettext_lazy(
+            "What is wrong, and where exactly (e.g. rubbish piled east of the crossing)")}),
+    )
+    photos = MultipleFileField(label=gettext_lazy("photos"), widget=MultipleFileInput(attrs=CAMERA))
+    lon = forms.FloatField(label=gettext_lazy("longitude"), required=False, min_value=-180, max_value=180,
+                           widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    lat = forms.FloatField(label=gettext_lazy("latitude"), required=False, min_value=-90, max_value=90,
+                           widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    mode = forms.ChoiceField(choices=MODES, initial=MODE_NORMAL, widget=forms.RadioSelect)
+    resolution_note = forms.CharField(
+        label=gettext_lazy("how it was resolved"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    after_photos = MultipleFileField(label=gettext_lazy("photos after resolving"),
+                                     widget=MultipleFileInput(attrs=CAMERA))
+    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, categories: QuerySet[Category], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = categories
+
+    def _clean_photos(self, name: str) -> list:
+        # The same check the action makes, here only so that a wrong after-photo is named beside
+        # its own field rather than beside the report photos.
+        files = self.cleaned_data.get(name) or []
+        for upload in files:
+            try:
+                check_upload(upload, field=name)
+            except ActionError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code) from None
+        return files
+
+    def clean_photos(self) -> list:
+        return self._clean_photos("photos")
+
+    def clean_after_photos(self) -> list:
+        return self._clean_photos("after_photos")
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+def my_grids(user) -> QuerySet[Area]:
+    """The grids the user works in (grid worker or grid leader memberships), within their scope."""
+    return visible_grids(user, act=True).filter(
+        memberships__user=user, memberships__role__in=GRID_ROLES
+    ).select_related("profile", "parent").distinct().order_by("code")
+
+
+def verification_tasks(user) -> QuerySet[Case]:
+    """Handled cases waiting for this user's on-site check: assigned to them, or, with no verifier
+    assigned, in a grid they work in (the rule of cases.pages.common._verifier)."""
+    scope = scope_for(user)
+    waiting = Q(verifier=user)
+    if scope.roles & set(GRID_ROLES) and (scope.act_paths or scope.is_admin):
+        waiting |= Q(verifier__isnull=True) & scope.area_q("area_", act=True)
+    return visible_cases(user).filter(status=Status.HANDLED).filter(waiting)
+
+
+def leaf_categories() -> QuerySet[Category]:
+    return Category.objects.filter(is_active=True, parent__isnull=False, parent__is_active=True).select_related(
+        "parent"
+    )
+
+
+def ordered_categories(user, leaves: QuerySet[Category]) -> tuple[list[Category], set[int]]:
+    """Leaves in the order a worker picks them: their own most used first, then by sort order."""
+    used = list(
+        Case.objects.filter(reporter=user, category__in=leaves).values("category").annotate(n=Count("id"))
+        .order_by("-n", "category").values_list("category", flat=True)[:MOST_USED]
+    )
+    rank = {pk: index for index, pk in enumerate(used)}
+    ordered = sorted(leaves.order_by("sort_order", "code"), key=lambda c: rank.get(c.pk, len(rank)))
+    return ordered, set(used)
+
+
+def category_groups(ordered: list[Category], used: set[int]) -> list[tuple[str, list[Category]]]:
+    """The plain <select>'s option groups: the worker's most used, then each family."""
+    groups: list[tuple[str, list[Category]]] = []
+    if used:
+        groups.append((_("Most used"), [c for c in ordered if c.pk in used]))
+    families: dict[Category, list[Category]] = {}
+    for leaf in sorted(ordered, key=lambda c: (c.parent.sort_order, c.parent.code, c.sort_order, c.code)):
+        families.setdefault(leaf.parent, []).append(leaf)
+    groups.extend((family.name, family_leaves) for family, family_leaves in families.items())
+    return groups
+
+
+# --- pages -----------------------------------------------------------------------------------
 
 
 @login_required
-def home(request):
-    return redirect("cases:list")
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    tasks = verification_tasks(user).select_related("category").order_by("verify_due_at", "id")
+    recent = visible_cases(user).filter(reporter=user).select_related("category").order_by(
+        "-reported_at", "-id")[:RECENT_REPORTS]
+    return render(request, "worker/home.html", {
+        "grids": my_grids(user)[:20],
+        "tasks": tasks[:5],
+        "task_count": tasks.count(),
+        "unread": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
+        "recent": recent,
+        "open_count": visible_cases(user).filter(reporter=user, status__in=OPEN_STATUSES).count(),
+    })
+
+
+@login_required
+def tasks(request: HttpRequest) -> HttpResponse:
+    rows = verification_tasks(request.user).select_related("category", "grid").order_by("verify_due_at", "id")
+    return render(request, "worker/tasks.html", {"tasks": rows[:100]})
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _error_key(field: str | None) -> str:
+    """Where a message goes on the report form; "form" for the ones about the whole report."""
+    return ERROR_FIELDS.get(field or "", "form")
+
+
+def _location_error() -> str:
+    return _("Set the location: allow location access, or drag the pin / tap the map where the problem is.")
+
+
+@login_required
+def report(request: HttpRequest) -> HttpResponse:
+    """Report an incident. GET: the empty form with a fresh client_uuid. POST (plain or from
+    report.js with ``Accept: application/json``): report_case, then the case page; refusals go
+    beside their field, with everything typed kept."""
+    user = request.user
+    leaves = leaf_categories()
+    status = 200
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        form = ReportForm(request.POST, request.FILES, categories=leaves)
+        form.is_valid()
+        errors = {_error_key(name): list(found) for name, found in form.errors.items()}
+        data = form.cleaned_data
+        if "location" not in errors and (data.get("lon") is None or data.get("lat") is None):
+            errors["location"] = [_location_error()]
+        status = 400
+        if not errors:
+            try:
+                case, created = actions.report_case(
+                    reporter=user, category=data["category"], lon=data["lon"], lat=data["lat"],
+                    description=data["description"], client_uuid=data["client_uuid"], photos=data["photos"],
+                    self_resolve=data["mode"] == MODE_SELF_RESOLVE, report_only=data["mode"] == MODE_REPORT_ONLY,
+                    resolution_note=data["resolution_note"] if data["mode"] == MODE_SELF_RESOLVE else "",
+                    after_photos=data["after_photos"] if data["mode"] == MODE_SELF_RESOLVE else (),
+                )
+            except ActionError as exc:
+                status = exc.status_code
+                errors[_error_key(exc.field)] = [exc.message]
+            else:
+                return _reported(request, case, created)
+        if _wants_json(request):
+            return JsonResponse({"ok": False, "errors": errors}, status=status)
+    else:
+        form = ReportForm(initial={"client_uuid": uuid.uuid4(), "mode": MODE_NORMAL}, categories=leaves)
+    ordered, used = ordered_categories(user, leaves)
+    grids = list(my_grids(user)[:1])
+    centre = grids[0].centroid if grids and grids[0].centroid else None
+    chosen = str(form["category"].value() or "")
+    return render(request, "worker/report.html", {
+        "form": form, "errors": errors, "categories": ordered, "used": used, "chosen": chosen,
+        "category_groups": category_groups(ordered, used),
+        "mode": form["mode"].value() or MODE_NORMAL, "modes": MODES, "centre": centre,
+        "photos_dropped": request.method == "POST" and bool(request.FILES),
+    }, status=status)
+
+
+def _reported(request: HttpRequest, case: Case, created: bool) -> HttpResponse:
+    if not created:
+        text = _("This report had already arrived: case %(number)s.")
+    elif case.status == Status.CLOSED:
+        text = _("Recorded as resolved on the spot: case %(number)s.")
+    elif case.status == Status.FILED:
+        text = _("Filed as report-only: case %(number)s.")
+    else:
+        text = _("Reported: case %(number)s. The centre will take it from here.")
+    messages.success(request, text % {"number": case.number})
+    url = reverse("worker:case", args=[case.pk])
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "url": url, "id": case.pk, "number": case.number, "created": created},
+                            status=201 if created else 200)
+    return redirect(url)
+
+
+@login_required
+def case_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One case on the phone: where it stands, its photos, a compact timeline, and the on-site
+    verification form when that is this worker's task."""
+    case = case_for_page(request.user, pk)
+    verify = ACTIONS_BY_NAME["verify"]
+    verify_form = None
+    if verify.allowed(request.user, case, scope_for(request.user)):
+        verify_form = verify.form(case=case, user=request.user, prefix=verify.name)
+    events = case.events.select_related("actor").order_by("-at", "-id")
+    return render(request, "worker/case.html", {
+        "case": case, "events": events, "action": verify, "form": verify_form, "open": True,
+        "next": reverse("worker:case", args=[case.pk]),
+        "mine": case.reporter_id == request.user.pk,
+    })
 
 
 app_name = "worker"
-urlpatterns = [path("", home, name="home")]
+urlpatterns = [
+    path("", home, name="home"),
+    path("report/", report, name="report"),
+    path("tasks/", tasks, name="tasks"),
+    path("cases/<int:pk>/", case_page, name="case"),
+]

@@ -35,6 +35,7 @@
           if (l.feature.properties.code === el.dataset.grid) {
             l.setStyle({ weight: 3, fillOpacity: 0.5 });
             map.fitBounds(l.getBounds(), { padding: [12, 12] });
+            el.dataset.grid_shown = "1";
           }
         });
       });
