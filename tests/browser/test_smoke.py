@@ -43,6 +43,6 @@ def test_case_page_shows_actions_and_the_map(live_server, browser, tiny_city, ca
     browser.get(f"{live_server.url}/cases/{case.pk}/")
     assert "路边垃圾" in browser.page_source
     summaries = [s.text for s in browser.find_elements(By.CSS_SELECTOR, "details.action > summary")]
-    assert "立案" in summaries or "Accept" in summaries
+    assert "受理立案" in summaries and "不予立案" in summaries
     # The map draws on a canvas; it marks itself when the case's grid is outlined and in view.
     wait_for(browser, "#case-map[data-grid_shown='1']")
