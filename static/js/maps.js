@@ -5,7 +5,8 @@
   var LIGHT = { green: "#1e8e3e", yellow: "#e6a100", red: "#d93025", "": "#9aa5b1" };
 
   function base(el, options) {
-    var map = L.map(el, Object.assign({ zoomControl: true, attributionControl: false, preferCanvas: true }, options || {}));
+    // maxZoom: marker clustering needs one, and with no tile layer nothing else sets it.
+    var map = L.map(el, Object.assign({ zoomControl: true, attributionControl: false, preferCanvas: true, maxZoom: 19 }, options || {}));
     if (window.GOVGRID_TILES) { L.tileLayer(window.GOVGRID_TILES, { maxZoom: 19 }).addTo(map); }
     return map;
   }
@@ -22,7 +23,7 @@
   }
 
   function marker(lon, lat, light) {
-    return L.circleMarker([lat, lon], { radius: 7, color: "#fff", weight: 2, fillColor: LIGHT[light || ""] || LIGHT[""], fillOpacity: 1 });
+    return L.circleMarker([lat, lon], { radius: 7, color: "#fff", weight: 2, fillColor: LIGHT[light || ""] || LIGHT[""], fillOpacity: 1, light: light || "" });
   }
 
   window.GovGridMaps = {
@@ -46,7 +47,19 @@
       grids(map, gridsUrl, true).then(function () {
         return fetch(casesUrl, { credentials: "same-origin" });
       }).then(function (r) { return r.json(); }).then(function (data) {
-        var cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+        var RANK = { red: 3, yellow: 2, green: 1 };
+        // A cluster takes the colour of its worst light: a red case must not hide in a green crowd.
+        var cluster = L.markerClusterGroup({
+          showCoverageOnHover: false, maxClusterRadius: 40,
+          iconCreateFunction: function (c) {
+            var worst = "";
+            c.getAllChildMarkers().forEach(function (m) {
+              if ((RANK[m.options.light] || 0) > (RANK[worst] || 0)) { worst = m.options.light; }
+            });
+            return L.divIcon({ html: "<div><span>" + c.getChildCount() + "</span></div>",
+                               className: "marker-cluster cluster-" + (worst || "none"), iconSize: L.point(40, 40) });
+          }
+        });
         data.features.forEach(function (f) {
           var c = f.geometry.coordinates, p = f.properties;
           var m = marker(c[0], c[1], p.light);
@@ -56,7 +69,7 @@
         map.addLayer(cluster);
         el.dataset.cases = String(data.features.length);
         el.dispatchEvent(new CustomEvent("govgrid:loaded"));
-      });
+      }).catch(function (err) { console.error("map: " + (err && err.stack || err)); });
       return map;
     },
     /* The report form's pin: drag it, or tap the map; writes lon/lat into the given inputs. */

@@ -46,3 +46,15 @@ def test_case_page_shows_actions_and_the_map(live_server, browser, tiny_city, ca
     assert "受理立案" in summaries and "不予立案" in summaries
     # The map draws on a canvas; it marks itself when the case's grid is outlined and in view.
     wait_for(browser, "#case-map[data-grid_shown='1']")
+
+
+def test_the_map_shows_grids_and_open_cases(live_server, browser, tiny_city, categories):
+    for lon in (113.004, 113.006, 113.015):
+        actions.report_case(reporter=tiny_city.g1_worker, category=categories.garbage, lon=lon, lat=23.005,
+                            description="路边垃圾")
+    login(browser, live_server, "t1_operator")
+    browser.get(f"{live_server.url}/cases/map/")
+    element = wait_for(browser, "#map[data-cases]")
+    # Town One's operator sees the three cases of Town One and nothing else.
+    assert element.get_attribute("data-cases") == "3"
+    assert browser.find_elements(By.CSS_SELECTOR, "#map .marker-cluster, #map canvas")
