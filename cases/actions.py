@@ -9,9 +9,12 @@ admin and Celery tasks call these; nothing else writes a case.
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -114,13 +117,55 @@ def _require_running(case: Case) -> None:
         raise Conflict(_("The case is suspended; resume it first."))
 
 
+_pending_events: ContextVar[list | None] = ContextVar("pending_events", default=None)
+
+
+@contextmanager
+def _recording() -> Iterator[None]:
+    """The transaction of one action.
+
+    Listeners of ``event_recorded`` (the report counters) are called at the END of it, just before
+    commit, not when the event row is written: the counter rows they upsert are shared (a city has
+    one row per day and category that every report of the day adds to), so their locks must be held
+    for the shortest time, not through the photo uploads and other writes of the action.
+    """
+    with transaction.atomic():
+        pending: list = []
+        token = _pending_events.set(pending)
+        try:
+            yield
+            for event, case in pending:
+                event_recorded.send(sender=CaseEvent, event=event, case=case)
+        finally:
+            _pending_events.reset(token)
+
+
+def _action(func):
+    """Run an action inside :func:`_recording` (its transaction)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _recording():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _notify_listeners(event: CaseEvent, case: Case) -> None:
+    pending = _pending_events.get()
+    if pending is None:
+        event_recorded.send(sender=CaseEvent, event=event, case=case)
+    else:
+        pending.append((event, case))
+
+
 def _record(case: Case, action: str, actor, *, from_status: str = "", to_status: str = "", note: str = "",
             payload: dict | None = None, at: datetime | None = None, notify: bool = True) -> CaseEvent:
     event = CaseEvent.objects.create(
         case=case, actor=actor, at=at or _now(), action=action, from_status=from_status,
         to_status=to_status or from_status, note=note, payload=payload or {},
     )
-    event_recorded.send(sender=CaseEvent, event=event, case=case)
+    _notify_listeners(event, case)
     if notify:
         from cases import tasks
 
@@ -268,7 +313,7 @@ def report_case(
     else:
         _start_accept_clock(case, now)
     try:
-        with transaction.atomic():
+        with _recording():
             case.save()
             if self_resolve:
                 action, note = Action.SELF_RESOLVE, resolution_note
@@ -304,7 +349,7 @@ def _default_channel(scope) -> str:
     return Channel.GRID_WORKER
 
 
-@transaction.atomic
+@_action
 def triage_case(case_id: int) -> Case:
     """Suggest a lead department and possible duplicates for a new report. Idempotent."""
     from django.contrib.gis.measure import D
@@ -359,7 +404,7 @@ def suggest_lead_department(case: Case) -> Department | None:
 # --- the centre --------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@_action
 def accept_case(case: Case, *, actor, note: str = "") -> Case:
     case = _lock(case)
     _require_centre(actor, case)
@@ -371,7 +416,7 @@ def accept_case(case: Case, *, actor, note: str = "") -> Case:
     return case
 
 
-@transaction.atomic
+@_action
 def reject_case(case: Case, *, actor, reason: str) -> Case:
     case = _lock(case)
     _require_centre(actor, case)
@@ -384,7 +429,7 @@ def reject_case(case: Case, *, actor, reason: str) -> Case:
     return case
 
 
-@transaction.atomic
+@_action
 def merge_case(case: Case, *, actor, master: Case, note: str = "") -> Case:
     if master is None:
         raise ActionError(_("Choose the case to merge into."), field="master", code="required")
@@ -406,7 +451,7 @@ def merge_case(case: Case, *, actor, master: Case, note: str = "") -> Case:
     return case
 
 
-@transaction.atomic
+@_action
 def dispatch_case(case: Case, *, actor, lead: Department, assists: Sequence[Department] = (), note: str = "",
                   time_limit: Decimal | None = None, time_unit: str | None = None) -> Case:
     """Send the case to one lead and any assisting departments, each with its own deadlines."""
@@ -483,7 +528,7 @@ def _require_dispatch_state(dispatch: Dispatch, *allowed: str) -> None:
         )
 
 
-@transaction.atomic
+@_action
 def sign_dispatch(dispatch: Dispatch, *, actor, note: str = "") -> Case:
     dispatch, case = _lock_dispatch(dispatch, actor)
     _require_dispatch_state(dispatch, DispatchStatus.DISPATCHED)
@@ -502,7 +547,7 @@ def sign_dispatch(dispatch: Dispatch, *, actor, note: str = "") -> Case:
     return case
 
 
-@transaction.atomic
+@_action
 def return_dispatch(dispatch: Dispatch, *, actor, reason: str) -> Case:
     """退单: a department sends back a wrong dispatch. The lead's return puts the case back at the centre."""
     dispatch, case = _lock_dispatch(dispatch, actor)
@@ -532,7 +577,7 @@ def return_dispatch(dispatch: Dispatch, *, actor, reason: str) -> Case:
     return case
 
 
-@transaction.atomic
+@_action
 def request_extension(dispatch: Dispatch, *, actor, amount, unit: str, reason: str) -> ExtensionRequest:
     dispatch, case = _lock_dispatch(dispatch, actor)
     _require_dispatch_state(dispatch, DispatchStatus.DISPATCHED, DispatchStatus.SIGNED)
@@ -560,7 +605,7 @@ def request_extension(dispatch: Dispatch, *, actor, amount, unit: str, reason: s
     return extension
 
 
-@transaction.atomic
+@_action
 def decide_extension(extension: ExtensionRequest, *, actor, approve: bool, note: str = "") -> ExtensionRequest:
     case_id = ExtensionRequest.objects.filter(pk=extension.pk).values_list("dispatch__case_id", flat=True).first()
     if case_id is None:
@@ -592,7 +637,7 @@ def decide_extension(extension: ExtensionRequest, *, actor, approve: bool, note:
     return extension
 
 
-@transaction.atomic
+@_action
 def feedback_dispatch(dispatch: Dispatch, *, actor, note: str, photos: Sequence = ()) -> Case:
     """A department reports its handling. The case is handled when the lead and every assist have."""
     dispatch, case = _lock_dispatch(dispatch, actor)
@@ -627,7 +672,7 @@ def _complete_handling_if_done(case: Case, now: datetime) -> None:
 # --- verification, closure, follow-up ---------------------------------------------------------
 
 
-@transaction.atomic
+@_action
 def assign_verification(case: Case, *, actor, verifier) -> Case:
     case = _lock(case)
     _require_centre(actor, case)
@@ -643,7 +688,7 @@ def assign_verification(case: Case, *, actor, verifier) -> Case:
     return case
 
 
-@transaction.atomic
+@_action
 def verify_case(case: Case, *, actor, passed: bool, note: str = "", photos: Sequence = ()) -> Case:
     """核查 on site: pass → verified; fail → back to the departments as rework."""
     _see(actor, case.pk)
@@ -691,7 +736,7 @@ def _reopen_for_rework(case: Case, now: datetime) -> None:
           "closure_kind", "verifier", "handle_due_at", *CLOCK_FIELDS)
 
 
-@transaction.atomic
+@_action
 def close_case(case: Case, *, actor, note: str = "") -> Case:
     case = _lock(case)
     _require_centre(actor, case)
@@ -707,7 +752,7 @@ def close_case(case: Case, *, actor, note: str = "") -> Case:
     return case
 
 
-@transaction.atomic
+@_action
 def follow_up(case: Case, *, actor, satisfaction: str, note: str = "") -> Case:
     """回访: record the reporter's satisfaction; "dissatisfied" reopens the case as rework."""
     case = _lock(case)
@@ -732,7 +777,7 @@ def follow_up(case: Case, *, actor, satisfaction: str, note: str = "") -> Case:
 # --- clocks, escalation, supervision -------------------------------------------------------------
 
 
-@transaction.atomic
+@_action
 def suspend_case(case: Case, *, actor, reason: str) -> Case:
     case = _lock(case)
     _require_centre(actor, case)
@@ -747,7 +792,7 @@ def suspend_case(case: Case, *, actor, reason: str) -> Case:
     return case
 
 
-@transaction.atomic
+@_action
 def resume_case(case: Case, *, actor, note: str = "") -> Case:
     case = _lock(case)
     _require_centre(actor, case)
@@ -783,7 +828,7 @@ def resume_case(case: Case, *, actor, note: str = "") -> Case:
     return case
 
 
-@transaction.atomic
+@_action
 def escalate_case(case: Case, *, actor, note: str = "") -> Case:
     """Move the case to the centre above (分级响应). Also done by the sweep for overdue reports."""
     case = _lock(case)
@@ -795,7 +840,7 @@ def escalate_case(case: Case, *, actor, note: str = "") -> Case:
     return _move_to_centre(case, parent, Action.ESCALATE, actor, note)
 
 
-@transaction.atomic
+@_action
 def hand_down_case(case: Case, *, actor, centre: Centre, note: str = "") -> Case:
     """交办: give the case to a centre below the current one that covers the case's grid."""
     if centre is None:
@@ -826,7 +871,7 @@ def _move_to_centre(case: Case, centre: Centre, action: str, actor, note: str) -
     return case
 
 
-@transaction.atomic
+@_action
 def supervise_case(case: Case, *, actor, level: str, note: str) -> Case:
     """督办: a centre or an official presses on a case; it raises the priority and notifies."""
     _see(actor, case.pk)
@@ -859,7 +904,7 @@ def sweep_deadlines(*, now: datetime | None = None, batch: int = 500) -> dict[st
     now = now or _now()
     totals = {"yellow": 0, "red": 0, "escalated": 0}
     while True:
-        with transaction.atomic():
+        with _recording():
             rows = list(
                 Case.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(next_check_at__lte=now)
@@ -892,7 +937,7 @@ def sweep_deadlines(*, now: datetime | None = None, batch: int = 500) -> dict[st
             _write_lights(changed)
             CaseEvent.objects.bulk_create(events)
             for event in events:
-                event_recorded.send(sender=CaseEvent, event=event, case=event.case)
+                _notify_listeners(event, event.case)
             if events:
                 from cases import tasks
 
@@ -937,7 +982,7 @@ def add_photos(case: Case, *, actor, kind: str, photos: Sequence) -> list[Attach
     if kind not in AttachmentKind.values:
         raise ActionError(_("Unknown photo kind."), field="kind")
     photos = _check_files(photos, required=True)
-    with transaction.atomic():
+    with _recording():
         case = _lock(case)
         event = _record(case, Action.ATTACH, actor, from_status=case.status, notify=False,
                         payload={"kind": kind, "count": len(photos)})

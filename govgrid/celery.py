@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govgrid.settings")
@@ -29,6 +30,8 @@ app.conf.beat_schedule = {
     "beat-heartbeat": {"task": "govgrid.tasks.beat_heartbeat", "schedule": 30.0},
     "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines", "schedule": 60.0, "options": {"expires": 55}},
     "reconcile-triage": {"task": "cases.tasks.reconcile_triage", "schedule": 60.0, "options": {"expires": 55}},
+    # Counters against the timeline, at night (CELERY_TIMEZONE is the project's, Asia/Shanghai).
+    "rebuild-counters": {"task": "reports.tasks.rebuild_counters", "schedule": crontab(hour=2, minute=30)},
 }
 
 app.autodiscover_tasks()

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     verbose_name = _("reports")
     name = "reports"
+
+    def ready(self) -> None:
+        from cases.actions import event_recorded
+        from cases.models import CaseEvent
+        from reports import counters
+
+        # Inside the action's transaction: the counters commit or roll back with the event.
+        event_recorded.connect(counters.record_event, sender=CaseEvent, dispatch_uid="reports_counters")

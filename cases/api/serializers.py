@@ -62,6 +62,26 @@ class CaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CaseReceiptSerializer(serializers.Serializer):
+    """What a report answers: enough for the phone to show the case and find it again, and cheap to
+    build (intake is the hot path; the full case is one GET away)."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    channel = serializers.CharField()
+    category_code = serializers.CharField(source="category.code")
+    grid_code = serializers.CharField(source="grid.code")
+    grid_name = serializers.CharField(source="grid.name")
+    centre = serializers.IntegerField(source="centre_id")
+    centre_name = serializers.CharField(source="centre.name")
+    stage = serializers.CharField()
+    light = serializers.CharField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    reported_at = serializers.DateTimeField()
+    client_uuid = serializers.UUIDField(allow_null=True)
+
+
 class CaseDetailSerializer(CaseSerializer):
     dispatches = DispatchSerializer(many=True, read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)

@@ -92,7 +92,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             raise ValidationError({"dispatch": [_("Say which dispatch (your department has none or several).")]})
         return mine[0]
 
-    @extend_schema(request=s.ReportSerializer, responses={201: s.CaseSerializer, 200: s.CaseSerializer})
+    @extend_schema(request=s.ReportSerializer, responses={201: s.CaseReceiptSerializer, 200: s.CaseReceiptSerializer})
     def create(self, request, *args, **kwargs):
         data = self._input(s.ReportSerializer)
         case, created = actions.report_case(
@@ -104,7 +104,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         )
         # The case as the action returned it (no re-read): intake is the hot path. A repeat of the same
         # client_uuid answers 200 with the case of the first call.
-        return Response(s.CaseSerializer(case, context=self.get_serializer_context()).data,
+        return Response(s.CaseReceiptSerializer(case).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def _post(self, serializer_class, run):

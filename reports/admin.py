@@ -1,0 +1,48 @@
+"""Admin: the counters and the drift checks, read-only (only the pipeline's events change them)."""
+
+from django.contrib import admin
+
+from reports.models import MEASURE_NAMES, AreaDailyCount, CounterDrift, DailyCount
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DailyCount)
+class DailyCountAdmin(ReadOnlyAdmin):
+    list_display = ["day", "area", "category", "department", "channel", "legacy", "reported", "accepted",
+                    "dispatched", "closed", "closed_on_time", "due"]
+    list_filter = ["legacy", "channel", "area__level"]
+    search_fields = ["area__code", "area__name", "category__code", "category__name"]
+    list_select_related = ["area", "category", "department"]
+    date_hierarchy = "day"
+    show_full_result_count = False
+    fields = ["day", "area", "category", "department", "channel", "legacy", *MEASURE_NAMES]
+
+
+@admin.register(AreaDailyCount)
+class AreaDailyCountAdmin(ReadOnlyAdmin):
+    list_display = ["day", "area", "legacy", "reported", "accepted", "dispatched", "closed", "closed_on_time",
+                    "due", "overdue"]
+    list_filter = ["legacy", "area__level"]
+    search_fields = ["area__code", "area__name"]
+    list_select_related = ["area"]
+    date_hierarchy = "day"
+    show_full_result_count = False
+    fields = ["day", "area", "legacy", *MEASURE_NAMES]
+
+
+@admin.register(CounterDrift)
+class CounterDriftAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "finished_at", "cases", "events", "daily_rows", "area_rows", "states", "cells",
+                    "repaired"]
+    list_filter = ["repaired"]
+    date_hierarchy = "started_at"

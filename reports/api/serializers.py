@@ -1,0 +1,143 @@
+"""Query parameters and answers of the reports API (also what the OpenAPI schema shows)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from reports.kpis import BREAKDOWNS, PERIODS, RATE_NAMES
+from reports.models import MEASURES
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 732  # two years of days per request: enough for a year on year, and a bound on the rows read
+
+
+class PeriodQuerySerializer(serializers.Serializer):
+    area = serializers.CharField(max_length=32, help_text=_("Area code; the figures cover its whole subtree."))
+    start = serializers.DateField(required=False, help_text=_("First local day (default: 29 days before end)."))
+    end = serializers.DateField(required=False, help_text=_("Last local day, included (default: today)."))
+
+    def validate(self, data):
+        end = data.get("end") or timezone.localdate()
+        start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            raise serializers.ValidationError({"end": [_("The period ends before it starts.")]})
+        if (end - start).days + 1 > MAX_DAYS:
+            raise serializers.ValidationError(
+                {"start": [_("A period is at most %(days)s days.") % {"days": MAX_DAYS}]}
+            )
+        return {**data, "start": start, "end": end}
+
+
+class KpiQuerySerializer(PeriodQuerySerializer):
+    by = serializers.ChoiceField(choices=BREAKDOWNS, required=False,
+                                 help_text=_("Add one row per child area, category, family, department, "
+                                             "channel, day, week or month."))
+
+
+class TrendQuerySerializer(PeriodQuerySerializer):
+    period = serializers.ChoiceField(choices=PERIODS, default="day")
+
+
+class OverdueQuerySerializer(serializers.Serializer):
+    area = serializers.CharField(max_length=32)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+
+CountsSerializer = type(
+    "ReportCountsSerializer", (serializers.Serializer,),
+    {name: serializers.IntegerField(help_text=str(label)) for name, label in MEASURES},
+)
+RatesSerializer = type(
+    "ReportRatesSerializer", (serializers.Serializer,),
+    {name: serializers.FloatField(allow_null=True) for name in RATE_NAMES},
+)
+
+
+class AreaInfoSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    level = serializers.IntegerField()
+
+
+class RowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text=_("Area or category code, department id, channel, or first day."))
+    label = serializers.CharField()
+    level = serializers.IntegerField(required=False, help_text=_("Child area rows: the area level."))
+    counts = CountsSerializer()
+    rates = RatesSerializer()
+
+
+class KpiSerializer(serializers.Serializer):
+    area = AreaInfoSerializer()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    counts = CountsSerializer(help_text=_("Legacy cases left out."))
+    rates = RatesSerializer()
+    legacy = CountsSerializer(help_text=_("Legacy cases (历史遗留), outside every rate."))
+    by = serializers.CharField(required=False)
+    rows = RowSerializer(many=True, required=False)
+
+
+class TrendSerializer(serializers.Serializer):
+    area = AreaInfoSerializer()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    period = serializers.CharField()
+    rows = RowSerializer(many=True)
+
+
+class DepartmentInfoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    area = serializers.CharField()
+
+
+class DepartmentRowSerializer(serializers.Serializer):
+    department = DepartmentInfoSerializer()
+    dispatched = serializers.IntegerField()
+    returned = serializers.IntegerField()
+    dispatch_accuracy = serializers.FloatField(allow_null=True)
+    due = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    closed_on_time = serializers.IntegerField()
+    on_time_rate = serializers.FloatField(allow_null=True)
+    handled = serializers.IntegerField()
+    reworked = serializers.IntegerField()
+    rework_rate = serializers.FloatField(allow_null=True)
+    surveyed = serializers.IntegerField()
+    satisfaction_rate = serializers.FloatField(allow_null=True)
+    supervised = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    extended = serializers.IntegerField()
+    avg_handle_hours = serializers.FloatField(allow_null=True)
+
+
+class DepartmentLeagueSerializer(serializers.Serializer):
+    area = AreaInfoSerializer()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    rows = DepartmentRowSerializer(many=True)
+
+
+class OverdueCaseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    category = serializers.CharField()
+    grid = serializers.CharField()
+    status = serializers.CharField()
+    stage = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    overdue_hours = serializers.FloatField()
+    light = serializers.CharField()
+    supervision = serializers.CharField()
+    urgency = serializers.CharField()
+
+
+class OverdueSerializer(serializers.Serializer):
+    area = AreaInfoSerializer()
+    rows = OverdueCaseSerializer(many=True)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from reports.api import views
+
+urlpatterns = [
+    path("kpis/", views.KpiView.as_view(), name="report-kpis"),
+    path("trend/", views.TrendView.as_view(), name="report-trend"),
+    path("departments/", views.DepartmentLeagueView.as_view(), name="report-departments"),
+    path("overdue/", views.OverdueView.as_view(), name="report-overdue"),
+]

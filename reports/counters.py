@@ -1,0 +1,376 @@
+"""Counters kept as cases move: one timeline event → measure deltas → one upsert, in the action's transaction.
+
+``event_deltas`` is the single definition of what an event counts for. The live receiver
+(``record_event``, connected to ``cases.actions.event_recorded``) and the nightly rebuild
+(``reports.rebuild``) both call it, so they cannot disagree.
+
+What each event counts (day = the event's local date unless said otherwise; "lead" = the case's lead
+department at the time, empty before dispatch):
+
+- report / self_resolve / file: reported +1; self_resolved +1 / filed +1 (no department)
+- accept / reject / merge / escalate: accepted / rejected / merged / escalated +1 (no department)
+- dispatch: dispatched_cases +1 (lead); dispatched +1 for the lead and each assist (its department)
+- return: returned +1 (the returning department); the lead's return cancels the deadline (below)
+- decide_extension, approved: extended +1 (the dispatch's department)
+- any event that makes the case handled (the last feedback, or an assist's return): handled +1, or
+  rehandled +1 after a rework; handle_minutes += working minutes since the dispatch or rework (lead)
+- verify: verified +1, or verify_failed +1 and a rework (lead)
+- a rework (failed verification, dissatisfied follow-up): reworked +1 the first time (lead); the
+  handling clock restarts
+- close: closed +1, and closed_on_time +1 when the payload says on_time (lead)
+- follow_up: surveyed +1; satisfied or basically_satisfied +1; dissatisfied → a rework, and for a
+  closed case reopened +1 while its closed (and closed_on_time) is taken off the day and department
+  it was counted on
+- supervise: supervised +1 (lead)
+- light → red in the handling stage (sent by the sweep): overdue +1 (lead)
+
+Deadline: ``due`` is +1 on the local date of the case's current handling deadline
+(``Case.handle_due_at``), for the lead department, and ``due_suspended`` +1 as well while the case is
+suspended. After every event that can move the deadline (dispatch, sign, return, extension, verify,
+follow-up, suspend, resume) the entry is recomputed from the case; when it changed, −1 goes to the
+old day and +1 to the new one. A lead's return takes it off. The state row remembers where it is.
+
+Report-only and legacy cases: ``filed`` counts report-only cases (the rates subtract it); legacy
+cases are written with ``legacy = true`` and the KPIs keep them out of every rate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from cases.choices import Action, DispatchRole, Satisfaction, Stage, Status
+from govgrid import workcalendar
+from reports.models import MEASURE_NAMES
+
+M = {name: index for index, name in enumerate(MEASURE_NAMES)}
+WIDTH = len(MEASURE_NAMES)
+
+REPORTED, FILED, SELF_RESOLVED = M["reported"], M["filed"], M["self_resolved"]
+ACCEPTED, REJECTED, MERGED = M["accepted"], M["rejected"], M["merged"]
+DISPATCHED_CASES, DISPATCHED, RETURNED, EXTENDED = (
+    M["dispatched_cases"], M["dispatched"], M["returned"], M["extended"],
+)
+HANDLED, REHANDLED, HANDLE_MINUTES = M["handled"], M["rehandled"], M["handle_minutes"]
+VERIFIED, VERIFY_FAILED, REWORKED, REOPENED = M["verified"], M["verify_failed"], M["reworked"], M["reopened"]
+CLOSED, CLOSED_ON_TIME, DUE, DUE_SUSPENDED, OVERDUE = (
+    M["closed"], M["closed_on_time"], M["due"], M["due_suspended"], M["overdue"],
+)
+SURVEYED, SATISFIED, BASICALLY_SATISFIED = M["surveyed"], M["satisfied"], M["basically_satisfied"]
+SUPERVISED, ESCALATED = M["supervised"], M["escalated"]
+
+INTAKE_ACTIONS = frozenset({Action.REPORT, Action.SELF_RESOLVE, Action.FILE})
+# Events that count for something without needing anything from the case's earlier events.
+STATELESS_ACTIONS = INTAKE_ACTIONS | {Action.ACCEPT, Action.REJECT, Action.MERGE, Action.ESCALATE}
+# Events that count for nothing (and move no deadline): the receiver returns at once.
+IGNORED_ACTIONS = frozenset({
+    Action.TRIAGE, Action.ATTACH, Action.ASSIGN_VERIFICATION, Action.REQUEST_EXTENSION, Action.HAND_DOWN,
+})
+# Events after which the case's handling deadline may have moved (or been set, or cancelled).
+DUE_ACTIONS = frozenset({
+    Action.DISPATCH, Action.SIGN, Action.RETURN, Action.DECIDE_EXTENSION, Action.VERIFY, Action.FOLLOW_UP,
+    Action.SUSPEND, Action.RESUME,
+})
+
+# (day, department id or None, measure index, amount)
+Delta = tuple[date, int | None, int, int]
+
+
+@dataclasses.dataclass(slots=True)
+class CaseState:
+    """What the mapping remembers about a case between events (stored in ``CaseCounterState``)."""
+
+    lead_department_id: int | None = None
+    dispatch_departments: dict[str, int | None] = dataclasses.field(default_factory=dict)
+    handle_started_at: datetime | None = None
+    rework_count: int = 0
+    due_day: date | None = None
+    due_department_id: int | None = None
+    due_suspended: bool = False
+    closed_day: date | None = None
+    closed_department_id: int | None = None
+    closed_on_time: bool | None = None
+
+    def copy(self) -> CaseState:
+        return dataclasses.replace(self, dispatch_departments=dict(self.dispatch_departments))
+
+    def is_empty(self) -> bool:
+        return self == EMPTY_STATE
+
+
+EMPTY_STATE = CaseState()
+STATE_FIELDS = tuple(field.name for field in dataclasses.fields(CaseState))
+
+
+def is_light_overdue(event: Any) -> bool:
+    payload = event.payload or {}
+    return payload.get("to") == "red" and payload.get("stage") == Stage.HANDLE
+
+
+def counts_for_nothing(event: Any) -> bool:
+    action = event.action
+    return action in IGNORED_ACTIONS or (action == Action.LIGHT and not is_light_overdue(event))
+
+
+def local_day(moment: datetime, tz: tzinfo | None = None) -> date:
+    return moment.astimezone(tz or timezone.get_default_timezone()).date()
+
+
+def working_minutes(start: datetime | None, end: datetime) -> int:
+    if start is None:
+        return 0
+    return max(0, round(workcalendar.working_time_between(start, end).total_seconds() / 60))
+
+
+def event_deltas(state: CaseState, event: Any, case: Any, tz: tzinfo | None = None) -> list[Delta]:
+    """The measure deltas of one event, updating ``state`` in place.
+
+    ``event`` has ``at, action, from_status, to_status, payload`` (a CaseEvent or a row of the
+    rebuild). ``case`` has ``handle_due_at`` and ``suspended_at``: the case as the action left it (live),
+    or as it is now (rebuild). Only the deadline entry reads the case, and the entry after a case's
+    last deadline-moving event is the same either way, because nothing but those events moves it.
+    """
+    action = event.action
+    day = local_day(event.at, tz)
+    out: list[Delta] = []
+    add = out.append
+    if action in INTAKE_ACTIONS:
+        add((day, None, REPORTED, 1))
+        if action == Action.SELF_RESOLVE:
+            add((day, None, SELF_RESOLVED, 1))
+        elif action == Action.FILE:
+            add((day, None, FILED, 1))
+        return out
+    payload = event.payload or {}
+    lead = state.lead_department_id
+    if action == Action.ACCEPT:
+        add((day, None, ACCEPTED, 1))
+    elif action == Action.REJECT:
+        add((day, None, REJECTED, 1))
+    elif action == Action.MERGE:
+        add((day, None, MERGED, 1))
+    elif action == Action.ESCALATE:
+        add((day, None, ESCALATED, 1))
+    elif action == Action.DISPATCH:
+        lead = state.lead_department_id = payload.get("lead")
+        departments = [lead, *payload.get("assists", [])]
+        for pk, department in zip(payload.get("dispatches", []), departments, strict=False):
+            state.dispatch_departments[str(pk)] = department
+        state.handle_started_at = event.at
+        add((day, lead, DISPATCHED_CASES, 1))
+        for department in departments:
+            add((day, department, DISPATCHED, 1))
+    elif action == Action.RETURN:
+        add((day, payload.get("department"), RETURNED, 1))
+        if payload.get("role") == DispatchRole.LEAD:
+            state.lead_department_id = None
+    elif action == Action.DECIDE_EXTENSION:
+        if payload.get("approved"):
+            add((day, state.dispatch_departments.get(str(payload.get("dispatch"))), EXTENDED, 1))
+    elif action == Action.VERIFY:
+        if payload.get("passed"):
+            add((day, lead, VERIFIED, 1))
+        else:
+            add((day, lead, VERIFY_FAILED, 1))
+            _rework(state, event, day, lead, add)
+    elif action == Action.CLOSE:
+        on_time = bool(payload.get("on_time"))
+        add((day, lead, CLOSED, 1))
+        if on_time:
+            add((day, lead, CLOSED_ON_TIME, 1))
+        state.closed_day, state.closed_department_id, state.closed_on_time = day, lead, on_time
+    elif action == Action.FOLLOW_UP:
+        satisfaction = payload.get("satisfaction")
+        add((day, lead, SURVEYED, 1))
+        if satisfaction == Satisfaction.SATISFIED:
+            add((day, lead, SATISFIED, 1))
+        elif satisfaction == Satisfaction.BASIC:
+            add((day, lead, BASICALLY_SATISFIED, 1))
+        elif satisfaction == Satisfaction.DISSATISFIED:
+            if event.from_status == Status.CLOSED and state.closed_day is not None:
+                add((day, lead, REOPENED, 1))
+                add((state.closed_day, state.closed_department_id, CLOSED, -1))
+                if state.closed_on_time:
+                    add((state.closed_day, state.closed_department_id, CLOSED_ON_TIME, -1))
+                state.closed_day = state.closed_department_id = state.closed_on_time = None
+            _rework(state, event, day, lead, add)
+    elif action == Action.SUPERVISE:
+        add((day, lead, SUPERVISED, 1))
+    elif action == Action.LIGHT and is_light_overdue(event):
+        add((day, lead, OVERDUE, 1))
+    if event.to_status == Status.HANDLED and event.from_status != Status.HANDLED:
+        add((day, lead, HANDLED if state.rework_count == 0 else REHANDLED, 1))
+        add((day, lead, HANDLE_MINUTES, working_minutes(state.handle_started_at, event.at)))
+    if action in DUE_ACTIONS:
+        _move_due(state, case, tz, add)
+    return out
+
+
+def _rework(state: CaseState, event: Any, day: date, lead: int | None, add) -> None:
+    state.rework_count += 1
+    if state.rework_count == 1:
+        add((day, lead, REWORKED, 1))
+    state.handle_started_at = event.at
+
+
+def _move_due(state: CaseState, case: Any, tz: tzinfo | None, add) -> None:
+    if case.handle_due_at is None:
+        new = None
+    else:
+        new = (local_day(case.handle_due_at, tz), state.lead_department_id, case.suspended_at is not None)
+    old = (state.due_day, state.due_department_id, state.due_suspended) if state.due_day is not None else None
+    if new == old:
+        return
+    if old is not None:
+        add((old[0], old[1], DUE, -1))
+        if old[2]:
+            add((old[0], old[1], DUE_SUSPENDED, -1))
+    if new is not None:
+        add((new[0], new[1], DUE, 1))
+        if new[2]:
+            add((new[0], new[1], DUE_SUSPENDED, 1))
+        state.due_day, state.due_department_id, state.due_suspended = new
+    else:
+        state.due_day, state.due_department_id, state.due_suspended = None, None, False
+
+
+def sum_deltas(deltas: Iterable[Delta]) -> dict[tuple[date, int | None], list[int]]:
+    """Deltas summed per (day, department); rows that sum to nothing are dropped."""
+    rows: dict[tuple[date, int | None], list[int]] = {}
+    for day, department, measure, amount in deltas:
+        row = rows.get((day, department))
+        if row is None:
+            row = rows[(day, department)] = [0] * WIDTH
+        row[measure] += amount
+    return {key: row for key, row in rows.items() if any(row)}
+
+
+def area_codes(area_path: str) -> list[str]:
+    return area_path.rstrip("/").split("/")
+
+
+# --- the live receiver -------------------------------------------------------------------------
+
+_MEASURE_COLUMNS = ", ".join(MEASURE_NAMES)
+_SOURCE_COLUMNS = ", ".join(f"s.{name}" for name in MEASURE_NAMES)
+_SOURCE_SUMS = ", ".join(f"sum(s.{name})" for name in MEASURE_NAMES)
+_ADD_EXCLUDED = ", ".join(f"{name} = t.{name} + EXCLUDED.{name}" for name in MEASURE_NAMES)
+_STATE_COLUMNS = (
+    "lead_department_id, dispatch_departments, handle_started_at, rework_count, due_day, due_department_id, "
+    "due_suspended, closed_day, closed_department_id, closed_on_time"
+)
+_STATE_SET = ", ".join(f"{name} = EXCLUDED.{name}" for name in _STATE_COLUMNS.split(", "))
+
+# Deltas as arrays (one per column) so the statement's text never changes: one plan, any row count.
+# Rows are written in one fixed order (area, day, department) so that two transactions adding to the
+# same rows lock them in the same order and cannot deadlock.
+# Each (day, department) row is added for every area on the case's grid path (looked up by code), to
+# DailyCount, and summed per (area, day) into AreaDailyCount.
+_COUNTS_CTE = f"""
+src AS (
+    SELECT * FROM unnest(%(days)s::date[], %(departments)s::bigint[],
+                         {", ".join(f"%(m_{name})s::bigint[]" for name in MEASURE_NAMES)})
+           AS s(day, department_id, {_MEASURE_COLUMNS})
+),
+areas AS (SELECT id FROM grids_area WHERE code = ANY(%(codes)s::text[])),
+daily AS (
+    INSERT INTO reports_dailycount AS t (area_id, day, category_id, department_id, channel, legacy,
+                                         {_MEASURE_COLUMNS})
+    SELECT a.id, s.day, %(category)s, s.department_id, %(channel)s, %(legacy)s, {_SOURCE_COLUMNS}
+    FROM src s CROSS JOIN areas a
+    ORDER BY a.id, s.day, s.department_id
+    ON CONFLICT (area_id, day, category_id, department_id, channel, legacy) DO UPDATE SET {_ADD_EXCLUDED}
+)"""
+_COUNTS_TAIL = f"""
+INSERT INTO reports_areadailycount AS t (area_id, day, legacy, {_MEASURE_COLUMNS})
+SELECT a.id, s.day, %(legacy)s, {_SOURCE_SUMS}
+FROM src s CROSS JOIN areas a
+GROUP BY a.id, s.day
+ORDER BY a.id, s.day
+ON CONFLICT (area_id, day, legacy) DO UPDATE SET {_ADD_EXCLUDED}"""
+_STATE_INSERT = f"""
+INSERT INTO reports_casecounterstate (case_id, {_STATE_COLUMNS})
+VALUES (%(case)s, %(lead_department_id)s, %(dispatch_departments)s::jsonb, %(handle_started_at)s,
+        %(rework_count)s, %(due_day)s, %(due_department_id)s, %(due_suspended)s, %(closed_day)s,
+        %(closed_department_id)s, %(closed_on_time)s)
+ON CONFLICT (case_id) DO UPDATE SET {_STATE_SET}"""
+
+WRITE_COUNTS = f"WITH {_COUNTS_CTE} {_COUNTS_TAIL}"
+WRITE_COUNTS_AND_STATE = f"WITH {_COUNTS_CTE}, state AS ({_STATE_INSERT}) {_COUNTS_TAIL}"
+STATE_UPSERT = _STATE_INSERT
+READ_STATE = f"SELECT {_STATE_COLUMNS} FROM reports_casecounterstate WHERE case_id = %s"
+
+
+def counts_params(rows: dict[tuple[date, int | None], list[int]], case: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "days": [day for day, _department in rows],
+        "departments": [department for _day, department in rows],
+        "codes": area_codes(case.area_path),
+        "category": case.category_id,
+        "channel": case.channel,
+        "legacy": bool(case.is_legacy),
+    }
+    columns = list(zip(*rows.values(), strict=True)) if rows else [()] * WIDTH
+    for name, column in zip(MEASURE_NAMES, columns, strict=True):
+        params[f"m_{name}"] = list(column)
+    return params
+
+
+def state_params(case_id: int, state: CaseState) -> dict[str, Any]:
+    import json
+
+    params = {name: getattr(state, name) for name in STATE_FIELDS}
+    params["dispatch_departments"] = json.dumps(state.dispatch_departments, sort_keys=True)
+    params["case"] = case_id
+    return params
+
+
+def state_from_row(row: tuple) -> CaseState:
+    import json
+
+    values = dict(zip(STATE_FIELDS, row, strict=True))
+    departments = values["dispatch_departments"]
+    if isinstance(departments, str):
+        departments = json.loads(departments)
+    values["dispatch_departments"] = dict(departments or {})
+    return CaseState(**values)
+
+
+def load_state(cursor, case_id: int) -> CaseState:
+    cursor.execute(READ_STATE, [case_id])
+    row = cursor.fetchone()
+    return state_from_row(row) if row else CaseState()
+
+
+def record_event(sender, *, event, case, **kwargs) -> None:
+    """Receiver of ``cases.actions.event_recorded``: add the event's deltas in the same transaction.
+
+    One statement for a new report; a read of the case's state and one statement for any other
+    event that counts. The action holds the case's row lock, so two events of one case never
+    interleave here.
+    """
+    if counts_for_nothing(event):
+        return
+    with connection.cursor() as cursor:
+        if event.action in STATELESS_ACTIONS:
+            state, changed = CaseState(), False
+            deltas = event_deltas(state, event, case)
+        else:
+            state = load_state(cursor, case.pk)
+            before = state.copy()
+            deltas = event_deltas(state, event, case)
+            changed = state != before
+        rows = sum_deltas(deltas)
+        if not rows and not changed:
+            return
+        params = counts_params(rows, case)
+        if changed:
+            params.update(state_params(case.pk, state))
+            cursor.execute(WRITE_COUNTS_AND_STATE, params)
+        else:
+            cursor.execute(WRITE_COUNTS, params)

@@ -1,0 +1,194 @@
+"""Counters kept as cases move (DESIGN.md §7, §9): dashboards read these, never the cases.
+
+Every timeline event is turned into measure deltas (``reports.counters.event_deltas``) and added,
+inside the action's own transaction, to two tables:
+
+* ``DailyCount``: one row per local day × area × category × department × channel × legacy flag. Each
+  event is written for every level of the case's grid path (grid, community, town, district, city),
+  so a figure for area X reads X's own rows only. Breakdowns by category, department or channel read
+  this table.
+* ``AreaDailyCount``: the same measures summed over category, department and channel, one row per
+  local day × area × legacy flag. Tiles, child-area breakdowns and trends read this one, so their cost
+  follows areas × days alone, whatever the number of cases.
+
+``CaseCounterState`` remembers, per case, what the mapping needs from earlier events (where its
+deadline is counted, its lead department, when its handling started), so that a moved deadline can be
+taken off the day it was counted on. ``CounterDrift`` records each nightly rebuild's comparison.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+# Measure columns in a fixed order: the counters' SQL, the rebuild and the KPIs all use this order.
+MEASURES: tuple[tuple[str, str], ...] = (
+    ("reported", _("reported")),  # 上报 (includes self-resolved and report-only cases)
+    ("filed", _("report-only")),  # 报备
+    ("self_resolved", _("self-resolved")),  # 自处置
+    ("accepted", _("accepted")),  # 立案
+    ("rejected", _("rejected")),  # 不予立案
+    ("merged", _("merged")),  # 合并
+    ("dispatched_cases", _("cases dispatched")),  # on the lead department
+    ("dispatched", _("dispatches")),  # one per department (lead and assists): dispatch accuracy
+    ("returned", _("dispatches returned")),  # 退单, on the returning department
+    ("extended", _("extensions approved")),  # 延期, on the dispatch's department
+    ("handled", _("handled")),  # first handling of a case (处置完毕)
+    ("rehandled", _("handled again after rework")),
+    ("handle_minutes", _("handling time (working minutes)")),  # dispatch (or rework) → handled
+    ("verified", _("verified")),  # 核查通过
+    ("verify_failed", _("failed verification")),  # 核查不通过
+    ("reworked", _("cases reworked")),  # a case's first rework (failed verification or dissatisfied)
+    ("reopened", _("closed cases reopened")),  # dissatisfied follow-up of a closed case
+    ("closed", _("closed")),  # 结案 (net of reopening: taken off the day it was closed)
+    ("closed_on_time", _("closed on time")),  # 按期结案
+    ("due", _("due")),  # 应结案: cases whose handling deadline falls on the day
+    ("due_suspended", _("due but suspended")),  # of those, cases suspended now (挂起)
+    ("overdue", _("went overdue")),  # handling deadline passed while open (red light)
+    ("surveyed", _("follow-up calls")),  # 回访
+    ("satisfied", _("satisfied")),  # 满意
+    ("basically_satisfied", _("basically satisfied")),  # 基本满意
+    ("supervised", _("supervisions")),  # 督办, on the lead department when there is one
+    ("escalated", _("escalations")),  # 上报上级中心
+)
+MEASURE_NAMES: tuple[str, ...] = tuple(name for name, _label in MEASURES)
+
+
+class Measures(models.Model):
+    """The measure columns shared by the counter tables (signed: a moved deadline subtracts)."""
+
+    reported = models.IntegerField(_("reported"), default=0)
+    filed = models.IntegerField(_("report-only"), default=0)
+    self_resolved = models.IntegerField(_("self-resolved"), default=0)
+    accepted = models.IntegerField(_("accepted"), default=0)
+    rejected = models.IntegerField(_("rejected"), default=0)
+    merged = models.IntegerField(_("merged"), default=0)
+    dispatched_cases = models.IntegerField(_("cases dispatched"), default=0)
+    dispatched = models.IntegerField(_("dispatches"), default=0)
+    returned = models.IntegerField(_("dispatches returned"), default=0)
+    extended = models.IntegerField(_("extensions approved"), default=0)
+    handled = models.IntegerField(_("handled"), default=0)
+    rehandled = models.IntegerField(_("handled again after rework"), default=0)
+    handle_minutes = models.BigIntegerField(_("handling time (working minutes)"), default=0)
+    verified = models.IntegerField(_("verified"), default=0)
+    verify_failed = models.IntegerField(_("failed verification"), default=0)
+    reworked = models.IntegerField(_("cases reworked"), default=0)
+    reopened = models.IntegerField(_("closed cases reopened"), default=0)
+    closed = models.IntegerField(_("closed"), default=0)
+    closed_on_time = models.IntegerField(_("closed on time"), default=0)
+    due = models.IntegerField(_("due"), default=0)
+    due_suspended = models.IntegerField(_("due but suspended"), default=0)
+    overdue = models.IntegerField(_("went overdue"), default=0)
+    surveyed = models.IntegerField(_("follow-up calls"), default=0)
+    satisfied = models.IntegerField(_("satisfied"), default=0)
+    basically_satisfied = models.IntegerField(_("basically satisfied"), default=0)
+    supervised = models.IntegerField(_("supervisions"), default=0)
+    escalated = models.IntegerField(_("escalations"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyCount(Measures):
+    """Counts of one local day in one area (any level) for one category, department and channel.
+
+    ``department`` is empty for measures that belong to no department (reports, acceptance, …).
+    ``legacy`` separates 历史遗留 cases, which stay out of every rate.
+    """
+
+    # No single-column indexes: the unique constraint leads with area, and every write counts.
+    area = models.ForeignKey("grids.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
+    day = models.DateField(_("day"))
+    category = models.ForeignKey("cases.Category", verbose_name=_("category"), on_delete=models.PROTECT,
+                                 related_name="+", db_index=False)
+    department = models.ForeignKey("grids.Department", verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+", db_index=False)
+    channel = models.CharField(_("channel"), max_length=16)
+    legacy = models.BooleanField(_("legacy issue"), default=False)
+
+    class Meta:
+        verbose_name = _("daily count")
+        verbose_name_plural = _("daily counts")
+        constraints = [
+            # Leading (area, day): the same index serves "area X over these days".
+            models.UniqueConstraint(
+                fields=["area", "day", "category", "department", "channel", "legacy"], nulls_distinct=False,
+                name="dailycount_unique_cell",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.area_id} {self.category_id} {self.department_id} {self.channel}"
+
+
+class AreaDailyCount(Measures):
+    """``DailyCount`` summed over category, department and channel: what tiles and trends read."""
+
+    area = models.ForeignKey("grids.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
+    day = models.DateField(_("day"))
+    legacy = models.BooleanField(_("legacy issue"), default=False)
+
+    class Meta:
+        verbose_name = _("daily area count")
+        verbose_name_plural = _("daily area counts")
+        constraints = [
+            models.UniqueConstraint(fields=["area", "day", "legacy"], name="areadailycount_unique_cell"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.area_id}"
+
+
+class CaseCounterState(models.Model):
+    """What the counters remember about one case between its events. No row = nothing yet.
+
+    Written only by ``reports.counters`` (and repaired by the rebuild), in the action's transaction.
+    """
+
+    case = models.OneToOneField("cases.Case", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    lead_department_id = models.BigIntegerField(_("lead department"), null=True, blank=True)
+    dispatch_departments = models.JSONField(_("department of each dispatch"), default=dict, blank=True)
+    handle_started_at = models.DateTimeField(_("handling started at"), null=True, blank=True)
+    rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0)
+    due_day = models.DateField(_("due counted on"), null=True, blank=True)
+    due_department_id = models.BigIntegerField(_("due counted for department"), null=True, blank=True)
+    due_suspended = models.BooleanField(_("due counted as suspended"), default=False)
+    closed_day = models.DateField(_("closure counted on"), null=True, blank=True)
+    closed_department_id = models.BigIntegerField(_("closure counted for department"), null=True, blank=True)
+    closed_on_time = models.BooleanField(_("closure counted as on time"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case counter state")
+        verbose_name_plural = _("case counter states")
+
+    def __str__(self) -> str:
+        return str(self.case_id)
+
+
+class CounterDrift(models.Model):
+    """One rebuild of the counters from the timeline: what it found different, and whether it repaired."""
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    cases = models.PositiveIntegerField(_("cases replayed"), default=0)
+    events = models.PositiveBigIntegerField(_("events replayed"), default=0)
+    daily_rows = models.PositiveIntegerField(_("daily rows differing"), default=0)
+    area_rows = models.PositiveIntegerField(_("area rows differing"), default=0)
+    states = models.PositiveIntegerField(_("case states differing"), default=0)
+    cells = models.PositiveBigIntegerField(
+        _("cells differing"), default=0, help_text=_("(row, measure) pairs whose stored value was wrong")
+    )
+    sample = models.JSONField(_("first differences"), default=list, blank=True)
+    repaired = models.BooleanField(_("repaired"), default=False)
+
+    class Meta:
+        verbose_name = _("counter drift check")
+        verbose_name_plural = _("counter drift checks")
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["-started_at"], condition=Q(cells__gt=0), name="counterdrift_found")]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} · {self.cells}"
