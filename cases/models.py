@@ -183,6 +183,12 @@ class Case(models.Model):
             models.Index(fields=["reported_at"], condition=Q(triaged_at__isnull=True), name="case_untriaged"),
             models.Index(fields=["category", "reported_at"], name="case_category_reported"),
             models.Index(fields=["reporter", "-reported_at"], name="case_reporter_recent"),
+            # "Top overdue" lists read open, running cases by deadline.
+            models.Index(
+                fields=["due_at"], name="case_open_due",
+                condition=Q(status__in=["reported", "accepted", "dispatched", "in_progress", "handled", "verified"])
+                & Q(suspended_at__isnull=True),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
