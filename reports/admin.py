@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from reports.models import MEASURE_NAMES, AreaDailyCount, CounterDrift, DailyCount
+from reports.models import (
+    MEASURE_NAMES,
+    AreaDailyCount,
+    CounterDrift,
+    DailyCount,
+    SafetyIndicator,
+    ScoreRule,
+    ScoringSettings,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -46,3 +54,26 @@ class CounterDriftAdmin(ReadOnlyAdmin):
                     "repaired"]
     list_filter = ["repaired"]
     date_hierarchy = "started_at"
+
+
+@admin.register(SafetyIndicator)
+class SafetyIndicatorAdmin(admin.ModelAdmin):
+    list_display = ["name", "measure", "family_code", "weight", "is_active", "sort_order"]
+    list_editable = ["weight", "is_active", "sort_order"]
+
+
+@admin.register(ScoreRule)
+class ScoreRuleAdmin(admin.ModelAdmin):
+    list_display = ["deed", "points"]
+    list_editable = ["points"]
+
+
+@admin.register(ScoringSettings)
+class ScoringSettingsAdmin(admin.ModelAdmin):
+    """One row: thresholds of the safety-index lights and the weights of the department score."""
+
+    def has_add_permission(self, request):
+        return not ScoringSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

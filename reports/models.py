@@ -192,3 +192,76 @@ class CounterDrift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M} · {self.cells}"
+
+
+class ScoringSettings(models.Model):
+    """One row of thresholds and weights an administrator tunes (the admin shows it as a single form)."""
+
+    safety_green_min = models.DecimalField(_("safety index: green from"), max_digits=5, decimal_places=1, default=85)
+    safety_yellow_min = models.DecimalField(_("safety index: yellow from"), max_digits=5, decimal_places=1, default=70)
+    dept_weight_on_time = models.DecimalField(_("department score: weight of on-time rate"), max_digits=4,
+                                              decimal_places=2, default=40)
+    dept_weight_accuracy = models.DecimalField(_("department score: weight of dispatch accuracy"), max_digits=4,
+                                               decimal_places=2, default=20)
+    dept_weight_no_rework = models.DecimalField(_("department score: weight of work done right first time"),
+                                                max_digits=4, decimal_places=2, default=20)
+    dept_weight_satisfaction = models.DecimalField(_("department score: weight of satisfaction"), max_digits=4,
+                                                   decimal_places=2, default=20)
+    dept_penalty_supervision = models.DecimalField(_("department score: points off per supervision"),
+                                                   max_digits=4, decimal_places=2, default=2)
+
+    class Meta:
+        verbose_name = _("scoring settings")
+        verbose_name_plural = _("scoring settings")
+
+    def __str__(self) -> str:
+        return str(_("scoring settings"))
+
+    @classmethod
+    def current(cls) -> ScoringSettings:
+        settings, _created = cls.objects.get_or_create(pk=1)
+        return settings
+
+
+class SafetyIndicator(models.Model):
+    """One term of the safety index 平安指数: a counter measure (optionally of one category family)
+    per 10,000 residents, times a weight, taken off 100."""
+
+    name = models.CharField(_("name"), max_length=60)
+    measure = models.CharField(_("measure"), max_length=32, choices=MEASURES)
+    family_code = models.CharField(_("category family code"), max_length=16, blank=True,
+                                   help_text=_("Empty: all categories."))
+    weight = models.DecimalField(_("points off per case per 10,000 residents"), max_digits=6, decimal_places=2)
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        verbose_name = _("safety indicator")
+        verbose_name_plural = _("safety indicators")
+        ordering = ["sort_order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScoreRule(models.Model):
+    """Points a grid worker earns (or loses) for one kind of deed; times their role coefficient 系数."""
+
+    class Deed(models.TextChoices):
+        VALID_REPORT = "valid_report", _("report accepted")
+        SELF_RESOLVED = "self_resolved", _("resolved on the spot")
+        REPORT_ONLY = "report_only", _("report-only filing")
+        VERIFIED_ON_TIME = "verified_on_time", _("verification on time")
+        VERIFIED_LATE = "verified_late", _("verification late")
+        REJECTED_REPORT = "rejected_report", _("report not accepted")
+
+    deed = models.CharField(_("deed"), max_length=24, choices=Deed.choices, unique=True)
+    points = models.DecimalField(_("points"), max_digits=6, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("score rule")
+        verbose_name_plural = _("score rules")
+        ordering = ["deed"]
+
+    def __str__(self) -> str:
+        return f"{self.get_deed_display()}: {self.points}"

@@ -141,3 +141,39 @@ class OverdueCaseSerializer(serializers.Serializer):
 class OverdueSerializer(serializers.Serializer):
     area = AreaInfoSerializer()
     rows = OverdueCaseSerializer(many=True)
+
+
+class MonthQuerySerializer(serializers.Serializer):
+    area = serializers.CharField(help_text="area code; the figures cover its whole subtree")
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    month = serializers.IntegerField(min_value=1, max_value=12)
+
+
+class SafetyIndicatorSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    measure = serializers.CharField()
+    family = serializers.CharField()
+    count = serializers.IntegerField()
+    per_10k = serializers.FloatField()
+    points_off = serializers.FloatField()
+
+
+class SafetyIndexSerializer(serializers.Serializer):
+    area = serializers.DictField()
+    year = serializers.IntegerField()
+    month = serializers.IntegerField()
+    population = serializers.IntegerField()
+    score = serializers.FloatField(allow_null=True)
+    light = serializers.CharField()
+    indicators = SafetyIndicatorSerializer(many=True)
+
+
+class SafetyReportSerializer(SafetyIndexSerializer):
+    children = SafetyIndexSerializer(many=True)
+
+
+class ScoresSerializer(serializers.Serializer):
+    area = serializers.DictField()
+    year = serializers.IntegerField()
+    month = serializers.IntegerField()
+    rows = serializers.ListField(child=serializers.DictField())

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from grids.choices import Level
 from grids.models import Area
 from grids.scope import visible_areas
-from reports import kpis
+from reports import kpis, scoring
 from reports.api import serializers as s
 
 
@@ -76,3 +77,42 @@ class OverdueView(APIView):
         area = _area(request, query["area"])
         rows = kpis.top_overdue(area, user=request.user, limit=query["limit"])
         return Response(s.OverdueSerializer({"area": kpis.area_info(area), "rows": rows}).data)
+
+
+def _month(request) -> tuple[Area, int, int]:
+    query = _query(request, s.MonthQuerySerializer)
+    return _area(request, query["area"]), query["year"], query["month"]
+
+
+class SafetyIndexView(APIView):
+    """The safety index 平安指数 of an area for a month, with each indicator and its child areas ranked."""
+
+    @extend_schema(parameters=[s.MonthQuerySerializer], responses=s.SafetyReportSerializer, tags=["reports"])
+    def get(self, request):
+        area, year, month = _month(request)
+        data = {**scoring.safety_index(area, year, month), "children": scoring.safety_ranking(area, year, month)}
+        return Response(s.SafetyReportSerializer(data).data)
+
+
+class WorkerScoresView(APIView):
+    """Grid workers of a town (or above) ranked by their month's points × role coefficient."""
+
+    @extend_schema(parameters=[s.MonthQuerySerializer], responses=s.ScoresSerializer, tags=["reports"])
+    def get(self, request):
+        area, year, month = _month(request)
+        if area.level > Level.TOWN:
+            raise ValidationError({"area": [_("Worker scores are ranked per town or above.")]})
+        rows = scoring.worker_scores(area, year, month)
+        return Response(s.ScoresSerializer({"area": kpis.area_info(area), "year": year, "month": month,
+                                            "rows": rows}).data)
+
+
+class DepartmentScoresView(APIView):
+    """Departments ranked by their month's score (on time, accuracy, rework, satisfaction, supervisions)."""
+
+    @extend_schema(parameters=[s.MonthQuerySerializer], responses=s.ScoresSerializer, tags=["reports"])
+    def get(self, request):
+        area, year, month = _month(request)
+        rows = scoring.department_scores(area, year, month)
+        return Response(s.ScoresSerializer({"area": kpis.area_info(area), "year": year, "month": month,
+                                            "rows": rows}).data)
