@@ -78,7 +78,14 @@ def _require_text(value: str | None, field: str, message: str) -> str:
 
 def _lock(case: Case | int) -> Case:
     pk = case.pk if isinstance(case, Case) else case
-    return Case.objects.select_for_update(of=("self",)).select_related("category", "centre__area").get(pk=pk)
+    # FOR NO KEY UPDATE, not FOR UPDATE: rows that merely reference this case (events, notifications,
+    # another case's duplicate links written by a concurrent triage) take FOR KEY SHARE on it, which
+    # FOR UPDATE would block, and two triages linking each other as duplicates would deadlock.
+    return (
+        Case.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("category", "centre__area")
+        .get(pk=pk)
+    )
 
 
 def _see(actor, case_id: int) -> None:
@@ -515,7 +522,7 @@ def _lock_dispatch(dispatch: Dispatch | int, actor) -> tuple[Dispatch, Case]:
     if not (scope.is_admin or department_id in scope.department_ids):
         raise Forbidden(_("Only handlers of the department this was dispatched to may do that."))
     case = _lock(case_id)  # always lock the case first, then its dispatch: one lock order, no deadlock
-    dispatch = Dispatch.objects.select_for_update().select_related("department").get(pk=pk)
+    dispatch = Dispatch.objects.select_for_update(of=("self",), no_key=True).select_related("department").get(pk=pk)
     return dispatch, case
 
 
@@ -612,7 +619,10 @@ def decide_extension(extension: ExtensionRequest, *, actor, approve: bool, note:
         raise NotFound(_("No such extension request."))
     case = _lock(case_id)
     _require_centre(actor, case)
-    extension = ExtensionRequest.objects.select_for_update().select_related("dispatch").get(pk=extension.pk)
+    extension = (
+        ExtensionRequest.objects.select_for_update(of=("self",), no_key=True).select_related("dispatch")
+        .get(pk=extension.pk)
+    )
     if extension.status != ExtensionStatus.PENDING:
         raise Conflict(_("This extension request has already been decided."))
     if not approve:
@@ -906,7 +916,7 @@ def sweep_deadlines(*, now: datetime | None = None, batch: int = 500) -> dict[st
     while True:
         with _recording():
             rows = list(
-                Case.objects.select_for_update(skip_locked=True, of=("self",))
+                Case.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
                 .filter(next_check_at__lte=now)
                 .select_related("category", "centre__area")
                 .defer("location", "centre__area__boundary", "centre__area__centroid")

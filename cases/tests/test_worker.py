@@ -102,3 +102,40 @@ def test_the_deadline_sweep_runs_on_the_worker(celery_worker, tiny_city, categor
 
     # Nothing has changed since: a second sweep finds nothing to do.
     assert tasks.sweep_deadlines.delay().get(timeout=WAIT) == {"yellow": 0, "red": 0, "escalated": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_triages_linking_each_other_as_duplicates_do_not_deadlock(tiny_city, categories):
+    """Each triage locks its own case and writes duplicate links that reference the other case."""
+    import threading
+
+    from django.db import connection
+
+    from cases import actions
+
+    first, _ = actions.report_case(reporter=tiny_city.g1_worker, category=categories.garbage, lon=113.005,
+                                   lat=23.005, description="垃圾一")
+    second, _ = actions.report_case(reporter=tiny_city.g1_worker, category=categories.garbage, lon=113.0051,
+                                    lat=23.0051, description="垃圾二")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def triage(pk: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            actions.triage_case(pk)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=triage, args=(pk,)) for pk in (first.pk, second.pk)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.triaged_at and second.triaged_at
+    assert list(second.duplicate_candidates.values_list("pk", flat=True)) == [first.pk]
