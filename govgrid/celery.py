@@ -24,6 +24,7 @@ app.conf.task_routes = {
     "cases.tasks.sweep_*": {"queue": "sweeps"},
     "cases.tasks.reconcile_*": {"queue": "sweeps"},
     "reports.tasks.*": {"queue": "reports"},
+    "reports.exports.*": {"queue": "reports"},
     "govgrid.tasks.*": {"queue": "default"},
 }
 app.conf.beat_schedule = {
@@ -32,6 +33,10 @@ app.conf.beat_schedule = {
     "reconcile-triage": {"task": "cases.tasks.reconcile_triage", "schedule": 60.0, "options": {"expires": 55}},
     # Counters against the timeline, at night (CELERY_TIMEZONE is the project's, Asia/Shanghai).
     "rebuild-counters": {"task": "reports.tasks.rebuild_counters", "schedule": crontab(hour=2, minute=30)},
+    # The previous month's safety report 平安报表 of every town, on the 1st after the night's rebuild.
+    "monthly-reports": {"task": "reports.exports.monthly_reports", "schedule": crontab(day_of_month=1, hour=6,
+                                                                                      minute=0)},
 }
 
 app.autodiscover_tasks()
+app.autodiscover_tasks(related_name="exports")  # reports/exports.py: export and monthly report tasks

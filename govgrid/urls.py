@@ -16,6 +16,7 @@ urlpatterns = [
     path("m/", include("cases.pages.worker")),
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
+    path("reports/", include("reports.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
