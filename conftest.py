@@ -204,3 +204,6 @@ def private_redis(tmp_path):
     yield server
     if server.process.poll() is None:
         stop()
+
+
+from cases.tests.conftest import categories  # noqa: E402,F401  (the pipeline's categories, for every test)

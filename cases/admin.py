@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseEvent, Category, CategoryLead, Dispatch, ExtensionRequest, Notification
+from govgrid.admin import ReadOnlyAdmin
 
 
 class CategoryLeadInline(admin.TabularInline):
@@ -19,19 +20,6 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
     list_select_related = ["parent"]
     inlines = [CategoryLeadInline]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Visible for audit; changes go through the pipeline's actions, never through the admin."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DispatchInline(admin.TabularInline):

@@ -13,6 +13,19 @@ from govgrid import workcalendar
 from govgrid.models import WorkdayOverride
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Visible for audit; the rows are written by the pipeline's actions and tasks, never in the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(WorkdayOverride)
 class WorkdayOverrideAdmin(admin.ModelAdmin):
     list_display = ("date", "weekday", "is_workday", "calendar_default", "note")

@@ -807,7 +807,8 @@ def summary_lines(result: SeedResult) -> list[str]:
     if result.personas:
         lines.append("")
         lines.append(_("Demo logins (password: %(password)s):") % {"password": result.password})
-        lines.append(f"  {_('login'):<18} {_('role'):<20} {_('place')}")
+        login, role, place = _("login"), _("role"), _("place")  # outside the f-string, for makemessages
+        lines.append(f"  {login:<18} {role:<20} {place}")
         memberships = Membership.objects.filter(user__in=result.personas.values()).select_related(
             "user", "area", "department"
         )

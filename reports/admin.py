@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from govgrid.admin import ReadOnlyAdmin
 from reports.models import (
     MEASURE_NAMES,
     AreaDailyCount,
@@ -11,17 +12,6 @@ from reports.models import (
     ScoreRule,
     ScoringSettings,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DailyCount)
