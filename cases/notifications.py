@@ -104,3 +104,23 @@ def notify(event_id: int) -> int:
     rows = [Notification(recipient_id=user, event=event, case=event.case, message=text) for user in users]
     created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(created)
+
+
+# Events that notify someone (see recipients()); the others never get rows, so are not looked at.
+NOTIFYING_ACTIONS = (
+    Action.REPORT, Action.ESCALATE, Action.HAND_DOWN, Action.REQUEST_EXTENSION, Action.RETURN, Action.DISPATCH,
+    Action.DECIDE_EXTENSION, Action.FEEDBACK, Action.ASSIGN_VERIFICATION, Action.VERIFY, Action.FOLLOW_UP,
+    Action.REJECT, Action.MERGE, Action.CLOSE, Action.SUPERVISE, Action.LIGHT,
+)
+
+
+def events_without_notifications(*, since, until, limit: int = 1000) -> list[int]:
+    """Recent notifying events with no notification row: their task was lost (Redis was down when
+    the action committed) or is still queued. Notifying is idempotent, so re-running them is safe."""
+    from django.db.models import Exists, OuterRef
+
+    return list(
+        CaseEvent.objects.filter(at__gte=since, at__lt=until, action__in=NOTIFYING_ACTIONS)
+        .filter(~Exists(Notification.objects.filter(event=OuterRef("pk"))))
+        .order_by("id").values_list("pk", flat=True)[:limit]
+    )

@@ -51,3 +51,21 @@ def reconcile_triage() -> int:
     for case_id in case_ids:
         actions.triage_case(case_id)
     return len(case_ids)
+
+
+@shared_task(**RETRY)
+def reconcile_notifications(window_minutes: int = 120, grace_seconds: int = 120) -> int:
+    """Every five minutes (beat): notify for recent events whose notify task never ran.
+
+    Events younger than `grace_seconds` are left to their own task; events older than the window are
+    not looked at again (the notification would be stale, and the scan must stay small).
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    event_ids = notifications.events_without_notifications(
+        since=now - timedelta(minutes=window_minutes), until=now - timedelta(seconds=grace_seconds)
+    )
+    return sum(notifications.notify(event_id) for event_id in event_ids)

@@ -31,6 +31,8 @@ app.conf.beat_schedule = {
     "beat-heartbeat": {"task": "govgrid.tasks.beat_heartbeat", "schedule": 30.0},
     "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines", "schedule": 60.0, "options": {"expires": 55}},
     "reconcile-triage": {"task": "cases.tasks.reconcile_triage", "schedule": 60.0, "options": {"expires": 55}},
+    "reconcile-notifications": {"task": "cases.tasks.reconcile_notifications", "schedule": 300.0,
+                                "options": {"expires": 290}},
     # Counters against the timeline, at night (CELERY_TIMEZONE is the project's, Asia/Shanghai).
     "rebuild-counters": {"task": "reports.tasks.rebuild_counters", "schedule": crontab(hour=2, minute=30)},
     # The previous month's safety report 平安报表 of every town, on the 1st after the night's rebuild.

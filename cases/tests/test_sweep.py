@@ -254,3 +254,26 @@ def test_a_short_extension_leaves_the_case_yellow(tiny_city, categories, clock):
     clock.move_to(at(15, 30, 1))
     assert actions.sweep_deadlines()["red"] == 1
     assert fresh(case).light == Light.RED
+
+
+def test_lost_notifications_are_sent_by_the_reconcile_task(tiny_city, categories):
+    """In a test transaction on_commit never fires, exactly like a notify task lost with Redis down."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from cases import actions as case_actions
+    from cases import tasks
+    from cases.models import Notification
+
+    case, _ = case_actions.report_case(reporter=tiny_city.g1_worker, category=categories.garbage, lon=113.005,
+                                       lat=23.005, description="垃圾")
+    assert not Notification.objects.filter(case=case).exists()
+    assert tasks.reconcile_notifications() == 0  # too young: its own task may still come
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        assert tasks.reconcile_notifications() == 1
+        assert tasks.reconcile_notifications() == 0  # once only
+    assert list(Notification.objects.filter(case=case).values_list("recipient__username", flat=True)) == [
+        "t1_operator"
+    ]
