@@ -50,12 +50,15 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     def get_queryset(self):
         queryset = visible_cases(self.request.user).select_related("category", "grid", "centre")
-        if self.action == "retrieve":
-            queryset = queryset.prefetch_related(
-                Prefetch("dispatches", queryset=Dispatch.objects.select_related("department")),
-                "attachments", "duplicate_candidates",
-            )
-        return queryset
+        return self._with_detail(queryset) if self.action == "retrieve" else queryset
+
+    @staticmethod
+    def _with_detail(queryset):
+        """What CaseDetailSerializer reads, in three queries whatever the number of dispatches."""
+        return queryset.prefetch_related(
+            Prefetch("dispatches", queryset=Dispatch.objects.select_related("department")),
+            "attachments", "duplicate_candidates",
+        )
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -71,10 +74,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return serializer.validated_data
 
     def _answer(self, case: Case, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().prefetch_related(
-            Prefetch("dispatches", queryset=Dispatch.objects.select_related("department")), "attachments",
-            "duplicate_candidates",
-        ).filter(pk=case.pk).first() or Case.objects.get(pk=case.pk)
+        # Re-read through the scope: after an escalation the actor may no longer see the case.
+        fresh = self._with_detail(self.get_queryset()).filter(pk=case.pk).first() or Case.objects.get(pk=case.pk)
         return Response(s.CaseDetailSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
     def _my_dispatch(self, case: Case, chosen: Dispatch | None) -> Dispatch:

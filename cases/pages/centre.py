@@ -312,9 +312,14 @@ class InPlaceActions:
 # --- the rows the centre pages show ---------------------------------------------------------------
 
 
-def inbox_queryset(user) -> QuerySet[Case]:
-    returned = Dispatch.objects.filter(role=DispatchRole.LEAD, status=DispatchStatus.RETURNED).select_related(
+def _returned_leads() -> QuerySet[Dispatch]:
+    """Lead dispatches a department returned, newest first (shown beside a case back at the centre)."""
+    return Dispatch.objects.filter(role=DispatchRole.LEAD, status=DispatchStatus.RETURNED).select_related(
         "department").order_by("-returned_at")
+
+
+def inbox_queryset(user) -> QuerySet[Case]:
+    returned = _returned_leads()
     return centre_cases(user).select_related(
         "category", "grid", "reporter", "suggested_department", "centre"
     ).prefetch_related(
@@ -324,8 +329,7 @@ def inbox_queryset(user) -> QuerySet[Case]:
 
 
 def approvals_queryset(user) -> QuerySet[Case]:
-    returned = Dispatch.objects.filter(role=DispatchRole.LEAD, status=DispatchStatus.RETURNED).select_related(
-        "department").order_by("-returned_at")
+    returned = _returned_leads()
     return centre_cases(user).select_related("category", "grid", "reporter", "verifier").prefetch_related(
         Prefetch("dispatches", queryset=returned, to_attr="returned_dispatches"),
         Prefetch("dispatches", queryset=Dispatch.objects.filter(
