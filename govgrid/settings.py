@@ -116,8 +116,31 @@ STATICFILES_DIRS = [
     ("vendor/leaflet.markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
+# Uploaded photos and generated files (exports, monthly reports): local disk under MEDIA_ROOT, or with
+# MEDIA_STORAGE=s3 a private bucket of any S3-compatible store (AWS, MinIO, OSS, COS). Either way a
+# photo's url is MEDIA_URL + its name, answered by the scoped view cases.media.case_photo.
+MEDIA_STORAGE = env_str("MEDIA_STORAGE", "local")
+if MEDIA_STORAGE == "local":
+    MEDIA_STORAGE_BACKEND: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif MEDIA_STORAGE == "s3":
+    if not env_str("AWS_STORAGE_BUCKET_NAME", ""):
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    # Keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or an instance role), read by boto3.
+    MEDIA_STORAGE_BACKEND = {"BACKEND": "cases.storage.PrivateS3Storage", "OPTIONS": {
+        "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", ""),
+        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+        "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+        "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE", "") or None,  # "path" for most MinIO set-ups
+        "location": env_str("AWS_LOCATION", ""),
+        "signature_version": env_str("AWS_S3_SIGNATURE_VERSION", "s3v4"),
+        # How long the redirect the media view hands out stays valid: long enough to follow it.
+        "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 60, minimum=1),
+    }}
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE={MEDIA_STORAGE!r}: use local or s3.")
+MAX_UPLOAD_PIXELS = env_int("MAX_UPLOAD_PIXELS", 40_000_000, minimum=1)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE_BACKEND,
     # Hashed names need `collectstatic` first: production only, so tests and development run without it.
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -125,7 +148,7 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-MEDIA_URL = "media/"
+MEDIA_URL = "media/"  # govgrid/urls.py routes media/cases/... to the scoped view: keep them together
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 # Security: secure cookies and HSTS whenever DEBUG is off (production behind TLS).

@@ -1,10 +1,10 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cases.media import ROUTE as PHOTO_ROUTE
+from cases.media import case_photo
 from govgrid import views
 from govgrid.health import healthz
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("dept/", include("cases.pages.department")),
     path("reports/", include("reports.urls")),
     path("healthz", healthz, name="healthz"),
+    # MEDIA_URL (settings) + the stored name of a case photo; scoped, in production too.
+    path("media/" + PHOTO_ROUTE, case_photo, name="case-photo"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("grids.api.urls")),
@@ -26,5 +28,3 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
