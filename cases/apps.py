@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CasesConfig(AppConfig):
     verbose_name = _("cases")
     name = "cases"
+
+    def ready(self) -> None:
+        from cases import receivers
+        from grids.signals import area_moved
+
+        # Inside the move's transaction: the cases' copies of the paths move with the areas, or not at all.
+        area_moved.connect(receivers.carry_cases, dispatch_uid="cases_carry_cases")

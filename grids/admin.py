@@ -5,6 +5,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.gis.db import models as gis_models
 from django.utils.translation import gettext_lazy as _
 
+from govgrid.errors import ActionError
+from grids.actions import check_area_move, move_area
 from grids.models import Area, Centre, Department, GridProfile, Membership
 
 # No map widget: the admin must work with no internet (OpenLayers comes from a CDN). Boundaries are
@@ -21,8 +23,37 @@ class GridProfileInline(admin.StackedInline):
     readonly_fields = ["outside_guidance"]
 
 
+# A new parent or code re-paths the whole subtree, its cases and the counters: grids.actions.move_area.
+MOVE_FIELDS = frozenset({"parent", "code"})
+
+
+class AreaAdminForm(forms.ModelForm):
+    # A refusal that came from the move itself (e.g. cases no centre would cover), set by AreaAdmin
+    # when it shows the same POST again, so the reason appears in the form beside the field.
+    move_error: ActionError | None = None
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None or not MOVE_FIELDS & set(self.changed_data):
+            return cleaned
+        if any(name in self.errors for name in ("parent", "code", "level")):
+            return cleaned
+        error = self.move_error
+        if error is None:
+            try:
+                # self.instance still holds the stored row here: the form's values are applied after clean().
+                check_area_move(self.instance, parent=cleaned.get("parent"), code=cleaned.get("code") or "",
+                                level=cleaned.get("level", self.instance.level))
+            except ActionError as refused:
+                error = refused
+        if error is not None:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
+
+
 @admin.register(Area)
 class AreaAdmin(admin.ModelAdmin):
+    form = AreaAdminForm
     list_display = ["code", "name", "level", "parent", "grid_outside_guidance"]
     list_filter = ["level", "profile__kind", "profile__outside_guidance"]
     search_fields = ["code", "name"]
@@ -40,6 +71,29 @@ class AreaAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None and obj.is_grid else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refused = getattr(request, "_area_move_error", None)
+        if refused is not None:
+            form = type(form.__name__, (form,), {"move_error": refused})
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if change and MOVE_FIELDS & set(form.changed_data):
+            move_area(obj, actor=request.user, parent=obj.parent, code=obj.code)
+        else:
+            super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ActionError as refused:
+            if getattr(request, "_area_move_error", None) is not None:
+                raise
+            # The admin's transaction has rolled the whole move back; show the same form with the reason.
+            request._area_move_error = refused
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(Centre)

@@ -1,0 +1,66 @@
+"""Cases keep in step with the governance map (connected in ``CasesConfig.ready``).
+
+A case copies its grid's path (``Case.area_path``) so that "cases under town X" is one prefix match;
+scope, lists and the counters all read that copy. When an area moves (``grids.signals.area_moved``)
+the copies of its subtree are rewritten here, in the move's transaction, with one UPDATE whatever the
+number of cases.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from govgrid.errors import ActionError
+from grids.models import Area, Centre
+from grids.signals import AreaMove, like_prefix
+
+
+def carry_cases(sender, *, move: AreaMove, **kwargs) -> dict[str, int]:
+    """Re-path the subtree's cases; hand the ones whose centre is no longer above them to the one that is.
+
+    A case owned by a centre that was above the moved area and is not any more (its town's centre when
+    a community changes town, a district's after an escalation when a town changes district) goes to
+    the centre ``move.centre_moves`` names: the deepest one on the new path at that level or above.
+    When there is none, the move is refused: no case may be left with a centre that cannot see it.
+    Open and closed cases alike, so that "the owning centre is above the grid" holds for all of them.
+    Dispatches stay with their departments: the work already under way carries on.
+    """
+    old_centres = sorted(move.centre_moves)
+    pattern = like_prefix(move.old_path)
+    with connection.cursor() as cursor:
+        owned: dict[int, int] = {}
+        if old_centres:
+            cursor.execute(
+                "SELECT centre_id, count(*) FROM cases_case WHERE area_path LIKE %s AND centre_id = ANY(%s) "
+                "GROUP BY centre_id",
+                [pattern, old_centres],
+            )
+            owned = dict(cursor.fetchall())
+        stranded = {pk: count for pk, count in owned.items() if move.centre_moves[pk] is None}
+        if stranded:
+            centre = Centre.objects.get(pk=min(stranded))
+            raise ActionError(
+                _("%(count)s cases under %(area)s belong to %(centre)s, and no centre at its level or above "
+                  "covers the new place. Set up that centre first, or hand the cases down.")
+                % {"count": sum(stranded.values()), "area": Area.objects.get(pk=move.area_id).name,
+                   "centre": centre.name},
+                field="parent",
+            )
+        handed = [(pk, move.centre_moves[pk]) for pk in owned]
+        # One statement: its row locks wait for any action in flight on these cases, so that action's
+        # counter deltas are written (to the old ancestors) before the counters are carried.
+        cursor.execute(
+            """UPDATE cases_case c
+            SET area_path = %(new)s || substr(c.area_path, %(cut)s),
+                centre_id = coalesce(
+                    (SELECT m.new_id FROM unnest(%(old_ids)s::bigint[], %(new_ids)s::bigint[]) AS m(old_id, new_id)
+                     WHERE m.old_id = c.centre_id),
+                    c.centre_id)
+            WHERE c.area_path LIKE %(pattern)s""",
+            {
+                "new": move.new_path, "cut": len(move.old_path) + 1, "pattern": pattern,
+                "old_ids": [old for old, _new in handed], "new_ids": [new for _old, new in handed],
+            },
+        )
+        return {"cases": cursor.rowcount, "cases_handed_over": sum(owned.values())}
