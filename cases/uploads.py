@@ -103,7 +103,7 @@ def _reencode(upload, content_type: str, *, name: str, field: str) -> Photo:
             if width * height > max_upload_pixels():
                 raise _too_many_pixels(name, field)
             image.load()  # raises on a truncated or corrupt file (LOAD_TRUNCATED_IMAGES stays off)
-            image = ImageOps.exif_transpose(image)  # keep the picture upright once its EXIF is gone
+            ImageOps.exif_transpose(image, in_place=True)  # keep the picture upright once its EXIF is gone
             image.info = {key: image.info[key] for key in KEPT_INFO if key in image.info}
             buffer = io.BytesIO()
             image.save(buffer, format=decoder, **SAVE_OPTIONS[decoder])
