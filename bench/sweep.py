@@ -250,7 +250,7 @@ def timed_sweep(reference: datetime) -> tuple[float, int, dict[str, int], float]
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from cases.actions import sweep_deadlines
+    from cases.jobs import sweep_deadlines
 
     with CaptureQueriesContext(connection) as captured:
         started = time.perf_counter()

@@ -7,7 +7,11 @@ class CasesConfig(AppConfig):
     name = "cases"
 
     def ready(self) -> None:
-        from cases import receivers
+        # The tasks module registers the outbox hooks that enqueue notifications and triage.
+        from cases import (
+            receivers,
+            tasks,  # noqa: F401
+        )
         from grids.signals import area_moved
 
         # Inside the move's transaction: the cases' copies of the paths move with the areas, or not at all.

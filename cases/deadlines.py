@@ -48,8 +48,27 @@ def category_limit(category) -> Limit:
     return Limit(Decimal(category.time_limit), category.time_unit)
 
 
+def dispatch_limit(dispatch) -> Limit:
+    """The handling limit a dispatch runs on, as stored when it was made (the centre may override the
+    category's)."""
+    return Limit(Decimal(dispatch.time_limit), dispatch.time_unit)
+
+
 def default_yellow_share() -> Decimal:
     return Decimal(str(getattr(settings, "CASE_YELLOW_SHARE", "0.75")))
+
+
+STAGE_SHARE_FIELDS = {
+    Stage.ACCEPT: "accept_yellow_share", Stage.SIGN: "sign_yellow_share", Stage.HANDLE: "yellow_share",
+    Stage.VERIFY: "verify_yellow_share",
+}
+
+
+def yellow_share(category, stage: str) -> Decimal:
+    """The share of a stage's time after which its light turns yellow: the category's for that stage,
+    else the default (settings CASE_YELLOW_SHARE)."""
+    share = getattr(category, STAGE_SHARE_FIELDS.get(stage, "yellow_share"), None)
+    return Decimal(share) if share else default_yellow_share()
 
 
 def warn_moment(start: datetime, due: datetime, share: Decimal, *, natural: bool) -> datetime:
@@ -106,7 +125,8 @@ def shift_after_pause(moment: datetime | None, paused_from: datetime, paused_to:
     if natural:
         return moment + (paused_to - paused_from)
     remaining = workcalendar.working_time_between(paused_from, moment)
-    return workcalendar.add_working_time(max(paused_to, paused_from), remaining)
+    # A pause never brings a deadline forward (a deadline outside working hours keeps its place).
+    return max(moment, workcalendar.add_working_time(max(paused_to, paused_from), remaining))
 
 
 def shift_start_after_pause(start: datetime | None, paused_from: datetime, paused_to: datetime, *,

@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from cases import actions
+from cases import actions, jobs, selectors
 from cases.choices import OPEN_STATUSES, DispatchRole, DispatchStatus, Satisfaction, Supervision
 from cases.models import Case, Category, Dispatch, ExtensionRequest
 from govgrid import clock
@@ -121,7 +121,7 @@ def generate(count: int = 300, *, seed: int = 2026, now: datetime | None = None,
             continue
         if case is not None:
             made.append(case)
-    actions.sweep_deadlines(now=now)
+    jobs.sweep_deadlines(now=now)
     totals: dict[str, int] = defaultdict(int)
     for status in Case.objects.values_list("status", flat=True):
         totals[status] += 1
@@ -168,7 +168,7 @@ def _play(rng, people, grids, leaves, weights, departments, centres, made, targe
     if target == "accepted":
         return case
     case.refresh_from_db()
-    lead = case.suggested_department or actions.suggest_lead_department(case)
+    lead = case.suggested_department or selectors.suggest_lead_department(case)
     candidates = [d for d in departments.values() if case.area_path.startswith(d.area.path)]
     if lead is None:
         lead = rng.choice(candidates) if candidates else None

@@ -7,13 +7,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import ACTIVE_DISPATCH_STATUSES, OPEN_STATUSES, Satisfaction, Supervision
-from cases.models import Case, Dispatch, ExtensionRequest
-from cases.selectors import visible_cases
+from cases import access
+from cases.choices import Satisfaction, Supervision
+from cases.models import Case, ExtensionRequest
 from govgrid.workcalendar import TimeUnit
-from grids.choices import GRID_ROLES
 from grids.models import Centre, Department
-from grids.scope import scope_for, visible_departments
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -56,7 +54,7 @@ class MergeForm(NoteForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        candidates = visible_cases(self.user).filter(status__in=OPEN_STATUSES).exclude(pk=self.case.pk)
+        candidates = access.master_cases_for(self.user, self.case)
         suggested = list(self.case.duplicate_candidates.values_list("pk", flat=True))
         # The triage's duplicate suggestions first, and any open case of the same category.
         self.fields["master"].queryset = (
@@ -76,10 +74,8 @@ class DispatchForm(NoteForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        departments = visible_departments(self.user, act=True).filter(is_active=True).select_related("area")
-        # Only departments serving the case's grid or an area above it.
-        codes = self.case.area_path.rstrip("/").split("/")
-        departments = departments.filter(area__code__in=codes).order_by("-area__level", "name")
+        departments = access.dispatch_targets_for(self.user, self.case).select_related("area").order_by(
+            "-area__level", "name")
         self.fields["lead"].queryset = departments
         self.fields["assists"].queryset = departments
         self.fields["lead"].initial = self.case.suggested_department_id
@@ -92,15 +88,7 @@ class DispatchForm(NoteForm):
 
 
 class DispatchChoiceMixin:
-    """For handlers: which of the case's dispatches (their department's live one by default)."""
-
-    def _my_dispatches(self):
-        scope = scope_for(self.user)
-        live = self.case.dispatches.filter(status__in=ACTIVE_DISPATCH_STATUSES).select_related("department")
-        return live if scope.is_admin else live.filter(department_id__in=scope.department_ids)
-
-    def my_dispatch(self) -> Dispatch | None:
-        return self._my_dispatches().first()
+    """For handlers: the action runs on their department's live dispatch (cases.pipeline.own_dispatches)."""
 
 
 class SignForm(DispatchChoiceMixin, NoteForm):
@@ -139,9 +127,7 @@ class AssignVerificationForm(CaseActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        workers = get_user_model().objects.filter(
-            is_active=True, memberships__role__in=GRID_ROLES, memberships__area_id=self.case.grid_id
-        ).distinct().order_by("username")
+        workers = access.verifiers_for(self.case).order_by("username")
         self.fields["verifier"].queryset = workers
         self.fields["verifier"].label_from_instance = lambda u: u.get_full_name() or u.username
         if self.case.reporter_id and workers.filter(pk=self.case.reporter_id).exists():
@@ -168,10 +154,7 @@ class HandDownForm(NoteForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        codes = self.case.area_path.rstrip("/").split("/")
-        self.fields["centre"].queryset = Centre.objects.filter(
-            area__code__in=codes, level__gt=self.case.centre.level
-        ).order_by("level")
+        self.fields["centre"].queryset = access.hand_down_targets_for(self.case).order_by("level")
 
 
 class SuperviseForm(CaseActionForm):

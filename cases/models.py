@@ -52,6 +52,22 @@ class Category(models.Model):
         _("yellow light at share of time used"), max_digits=3, decimal_places=2, default=Decimal("0.75"),
         validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("0.99"))],
     )
+    # The handling stage's share is `yellow_share`; the other stages have their own, or the default.
+    accept_yellow_share = models.DecimalField(
+        _("yellow light share, acceptance"), max_digits=3, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("0.99"))],
+        help_text=_("Empty: the default share."),
+    )
+    sign_yellow_share = models.DecimalField(
+        _("yellow light share, signing"), max_digits=3, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("0.99"))],
+        help_text=_("Empty: the default share."),
+    )
+    verify_yellow_share = models.DecimalField(
+        _("yellow light share, verification"), max_digits=3, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("0.99"))],
+        help_text=_("Empty: the default share."),
+    )
     citizen_allowed = models.BooleanField(_("citizens may use it"), default=True)
     open311_attributes = models.JSONField(_("Open311 attributes"), default=list, blank=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
@@ -229,6 +245,10 @@ class Dispatch(models.Model):
     dispatched_at = models.DateTimeField(_("dispatched at"))
     sign_due_at = models.DateTimeField(_("sign by"))
     due_at = models.DateTimeField(_("handle by"))
+    # The handling limit this dispatch runs on: the category's, or the one the centre set. Its unit
+    # decides how the light is measured and how a suspension moves the deadline.
+    time_limit = models.DecimalField(_("time limit"), max_digits=6, decimal_places=2)
+    time_unit = models.CharField(_("time unit"), max_length=16, choices=TimeUnit.choices)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
     handled_at = models.DateTimeField(_("fed back at"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)

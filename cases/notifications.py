@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
+from cases import pipeline
 from cases.choices import ACTIVE_DISPATCH_STATUSES, Action, Stage
 from cases.models import CaseEvent, Notification
-from grids.choices import CENTRE_ROLES, GRID_ROLES, Role
+from grids.choices import CENTRE_ROLES, Role
 
 User = get_user_model()
 
@@ -32,52 +33,49 @@ def _live_departments(case) -> set[int]:
     return set(case.dispatches.filter(status__in=ACTIVE_DISPATCH_STATUSES).values_list("department_id", flat=True))
 
 
-def _grid_workers(case) -> set[int]:
-    return set(
-        User.objects.filter(
-            is_active=True, memberships__role__in=GRID_ROLES, memberships__area_id=case.grid_id
-        ).values_list("pk", flat=True)
-    )
+def _stage_owner(event, case) -> set[int]:
+    """Whoever runs the clock whose light changed (and the centre when handling goes red)."""
+    payload = event.payload or {}
+    stage = payload.get("stage")
+    if stage == Stage.ACCEPT:
+        return _centre_staff(case)
+    if stage in (Stage.SIGN, Stage.HANDLE):
+        users = _handlers(_live_departments(case))
+        return users | _centre_staff(case) if payload.get("to") == "red" else users
+    if stage == Stage.VERIFY:
+        return {case.verifier_id} if case.verifier_id else _centre_staff(case)
+    return set()
+
+
+def _extension_department(event, case) -> set[int]:
+    dispatch_id = (event.payload or {}).get("dispatch")
+    return _handlers(case.dispatches.filter(pk=dispatch_id).values_list("department_id", flat=True))
+
+
+# The audiences the pipeline table names in its rows' ``notify`` (cases.pipeline.RULES).
+AUDIENCES = {
+    "centre": lambda event, case: _centre_staff(case),
+    "reporter": lambda event, case: {case.reporter_id} if case.reporter_id else set(),
+    "dispatched": lambda event, case: _handlers([(event.payload or {}).get("lead"),
+                                                 *(event.payload or {}).get("assists", [])]),
+    "extension_department": _extension_department,
+    "centre_when_handled": lambda event, case: _centre_staff(case) if event.to_status == "handled" else set(),
+    "verifier": lambda event, case: {(event.payload or {}).get("verifier")} - {None},
+    "verify_outcome": lambda event, case: (
+        _centre_staff(case) if (event.payload or {}).get("passed") else _handlers(_live_departments(case))),
+    "handlers_on_rework": lambda event, case: (
+        _handlers(_live_departments(case)) if event.to_status == "in_progress" else set()),
+    "live_handlers": lambda event, case: _handlers(_live_departments(case)),
+    "stage_owner": _stage_owner,
+}
 
 
 def recipients(event: CaseEvent) -> set[int]:
-    case = event.case
-    payload = event.payload or {}
-    reporter = {case.reporter_id} if case.reporter_id else set()
-    match event.action:
-        case Action.REPORT | Action.ESCALATE | Action.HAND_DOWN | Action.REQUEST_EXTENSION | Action.RETURN:
-            users = _centre_staff(case)
-        case Action.DISPATCH:
-            users = _handlers([payload.get("lead"), *payload.get("assists", [])])
-        case Action.DECIDE_EXTENSION:
-            dispatched_to = case.dispatches.filter(pk=payload.get("dispatch")).values_list("department_id", flat=True)
-            users = _handlers(dispatched_to)
-        case Action.FEEDBACK:
-            users = _centre_staff(case) if event.to_status == "handled" else set()
-        case Action.ASSIGN_VERIFICATION:
-            users = {payload["verifier"]} if payload.get("verifier") else set()
-        case Action.VERIFY:
-            users = _centre_staff(case) if payload.get("passed") else _handlers(_live_departments(case))
-        case Action.FOLLOW_UP:
-            users = _handlers(_live_departments(case)) if event.to_status == "in_progress" else set()
-        case Action.REJECT | Action.MERGE | Action.CLOSE:
-            users = reporter
-        case Action.SUPERVISE:
-            users = _centre_staff(case) | _handlers(_live_departments(case))
-        case Action.LIGHT:
-            stage = payload.get("stage")
-            if stage == Stage.ACCEPT:
-                users = _centre_staff(case)
-            elif stage in (Stage.SIGN, Stage.HANDLE):
-                users = _handlers(_live_departments(case))
-                if payload.get("to") == "red":
-                    users |= _centre_staff(case)
-            elif stage == Stage.VERIFY:
-                users = {case.verifier_id} if case.verifier_id else _grid_workers(case)
-            else:
-                users = set()
-        case _:
-            users = set()
+    """Who the pipeline table says is told of this event, less the one who did it."""
+    rule = pipeline.RULES_BY_EVENT.get(event.action)
+    users: set[int] = set()
+    for audience in rule.notify if rule else ():
+        users |= AUDIENCES[audience](event, event.case)
     users.discard(event.actor_id)
     users.discard(None)
     return users
@@ -106,12 +104,8 @@ def notify(event_id: int) -> int:
     return len(created)
 
 
-# Events that notify someone (see recipients()); the others never get rows, so are not looked at.
-NOTIFYING_ACTIONS = (
-    Action.REPORT, Action.ESCALATE, Action.HAND_DOWN, Action.REQUEST_EXTENSION, Action.RETURN, Action.DISPATCH,
-    Action.DECIDE_EXTENSION, Action.FEEDBACK, Action.ASSIGN_VERIFICATION, Action.VERIFY, Action.FOLLOW_UP,
-    Action.REJECT, Action.MERGE, Action.CLOSE, Action.SUPERVISE, Action.LIGHT,
-)
+# Events that notify someone (the table's rows with an audience); the others never get rows.
+NOTIFYING_ACTIONS = tuple(sorted({rule.event for rule in pipeline.RULES if rule.notify}))
 
 
 def events_without_notifications(*, since, until, limit: int = 1000) -> list[int]:

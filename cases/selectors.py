@@ -30,3 +30,29 @@ def visible_cases(user) -> QuerySet[Case]:
 
 def live_dispatches(case: Case) -> QuerySet[Dispatch]:
     return case.dispatches.filter(status__in=ACTIVE_DISPATCH_STATUSES)
+
+
+def suggest_lead_department(case: Case):
+    """The category's lead department for the case, nearest the grid, leaving out any department that
+    has returned this case as not its duty (退单).
+
+    A department whose kind is the category's lead kind at its own level wins (a town's 城管中队 for
+    the town level, else the district's 城管局); failing that, the most local department of any of the
+    category's lead kinds (a town without a 司法所 falls back to the district's 司法局).
+    """
+    from cases.choices import DispatchRole, DispatchStatus
+    from grids.models import Department
+
+    leads = {lead.level: lead.department_kind for lead in case.category.leads.all()}
+    if not leads:
+        return None
+    codes = case.area_path.rstrip("/").split("/")
+    returned = Dispatch.objects.filter(case=case, role=DispatchRole.LEAD, status=DispatchStatus.RETURNED)
+    candidates = list(
+        Department.objects.filter(area__code__in=codes, is_active=True, kind__in=set(leads.values()))
+        .exclude(pk__in=returned.values("department_id"))
+        .select_related("area")
+    )
+    # Most local first; at the same level, an exact (level, kind) match first.
+    candidates.sort(key=lambda d: (-d.area.level, leads.get(d.area.level) != d.kind, d.pk))
+    return candidates[0] if candidates else None

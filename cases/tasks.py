@@ -9,7 +9,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from cases import actions, notifications
+from cases import jobs, notifications, outbox
+from govgrid.tasks import enqueue
 
 RETRY = {
     "autoretry_for": (OperationalError,),
@@ -23,7 +24,7 @@ RETRY = {
 @shared_task(**RETRY)
 def triage_case(case_id: int) -> int | None:
     """After a report: suggested lead department and duplicate candidates."""
-    case = actions.triage_case(case_id)
+    case = jobs.triage_case(case_id)
     return case.suggested_department_id
 
 
@@ -41,15 +42,15 @@ def notify_events(event_ids: list[int]) -> int:
 @shared_task(**RETRY)
 def sweep_deadlines() -> dict[str, int]:
     """Every minute (beat): move lights, write warnings, escalate overdue unaccepted reports."""
-    return actions.sweep_deadlines()
+    return jobs.sweep_deadlines()
 
 
 @shared_task(**RETRY)
 def reconcile_triage() -> int:
     """Every minute (beat): triage reports whose triage task never ran (e.g. Redis was down)."""
-    case_ids = actions.cases_needing_triage()
+    case_ids = jobs.cases_needing_triage()
     for case_id in case_ids:
-        actions.triage_case(case_id)
+        jobs.triage_case(case_id)
     return len(case_ids)
 
 
@@ -69,3 +70,17 @@ def reconcile_notifications(window_minutes: int = 120, grace_seconds: int = 120)
         since=now - timedelta(minutes=window_minutes), until=now - timedelta(seconds=grace_seconds)
     )
     return sum(notifications.notify(event_id) for event_id in event_ids)
+
+
+# The outbox hooks (cases.outbox): actions write events, these send the tasks after commit.
+@outbox.on_events
+def _enqueue_notifications(event_ids: list[int]) -> None:
+    if len(event_ids) == 1:
+        enqueue(notify_event, event_ids[0])
+    else:
+        enqueue(notify_events, event_ids)
+
+
+@outbox.on_report
+def _enqueue_triage(case_id: int) -> None:
+    enqueue(triage_case, case_id)

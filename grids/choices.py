@@ -48,5 +48,14 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("administrator")
 
 
+class WorkerKind(models.TextChoices):
+    """How a grid worker works (DESIGN §1): a mobile worker (流动网格员, e.g. a courier) reports wherever
+    the job takes them; the others report in their own grids."""
+
+    FULL_TIME = "full_time", _("full-time grid worker")
+    PART_TIME = "part_time", _("part-time grid worker")
+    MOBILE = "mobile", _("mobile grid worker")
+
+
 GRID_ROLES = (Role.GRID_WORKER, Role.GRID_LEADER)
 CENTRE_ROLES = (Role.CENTRE_OPERATOR, Role.CENTRE_LEAD)

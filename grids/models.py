@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
-from grids.choices import CENTRE_LEVELS, CENTRE_ROLES, GRID_ROLES, DepartmentKind, GridKind, Level, Role
+from grids.choices import CENTRE_LEVELS, CENTRE_ROLES, GRID_ROLES, DepartmentKind, GridKind, Level, Role, WorkerKind
 
 PATH_SEPARATOR = "/"
 
@@ -193,6 +193,10 @@ class Membership(models.Model):
         related_name="memberships",
     )
     coefficient = models.DecimalField(_("score coefficient"), max_digits=4, decimal_places=2, default=1)
+    worker_kind = models.CharField(
+        _("worker kind"), max_length=16, choices=WorkerKind.choices, default=WorkerKind.FULL_TIME, blank=True,
+        help_text=_("For grid workers: a mobile worker may report outside their own grids."),
+    )
 
     class Meta:
         verbose_name = _("membership")

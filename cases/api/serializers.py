@@ -6,10 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 
+from cases import access, pipeline
+from cases.api.fields import ScopedRelatedField
 from cases.choices import Satisfaction, Supervision
 from cases.models import Attachment, Case, CaseEvent, Category, Dispatch, ExtensionRequest, Notification
 from govgrid.workcalendar import TimeUnit
-from grids.models import Centre, Department
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -85,11 +86,21 @@ class CaseReceiptSerializer(serializers.Serializer):
 class CaseDetailSerializer(CaseSerializer):
     dispatches = DispatchSerializer(many=True, read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
-    duplicate_candidates = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    duplicate_candidates = serializers.SerializerMethodField()
 
     class Meta(CaseSerializer.Meta):
         fields = [*CaseSerializer.Meta.fields, "dispatches", "attachments", "duplicate_candidates"]
         read_only_fields = fields
+
+
+    def get_duplicate_candidates(self, case) -> list[int]:
+        """Possible duplicates for whoever may merge (the owning centre's staff), among cases they can see
+        (the view prefetches them through the scope)."""
+        request = self.context.get("request")
+        user = request.user if request else None
+        if user is None or not pipeline.actor_kinds(pipeline.RULES_BY_NAME["merge"], user, case):
+            return []
+        return [c.pk for c in case.duplicate_candidates.all()]
 
 
 class ReportSerializer(serializers.Serializer):
@@ -124,21 +135,35 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class MergeSerializer(NoteSerializer):
-    master = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all(), label=_("master case"))
+    master = ScopedRelatedField(choices=access.master_cases_for,
+                                find=lambda user, case, value: access.access_master_case(user, case, value),
+                                label=_("master case"))
 
 
 class DispatchInputSerializer(NoteSerializer):
-    lead = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), label=_("lead department"))
-    assists = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), many=True, required=False, default=list, label=_("assisting departments")
+    lead = ScopedRelatedField(choices=access.dispatch_targets_for,
+                              find=lambda user, case, value: access.access_department(user, case, value, field="lead"),
+                              label=_("lead department"))
+    assists = serializers.ListField(
+        child=ScopedRelatedField(
+            choices=access.dispatch_targets_for,
+            find=lambda user, case, value: access.access_department(user, case, value, field="assists")),
+        required=False, default=list, max_length=20, label=_("assisting departments"),
     )
-    time_limit = serializers.DecimalField(max_digits=6, decimal_places=2, required=False, label=_("time limit"))
+    time_limit = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=Decimal("0.01"), required=False,
+                                          label=_("time limit"))
     time_unit = serializers.ChoiceField(choices=TimeUnit.choices, required=False, label=_("time unit"))
 
 
+def _own_dispatches(user, case):
+    from cases.models import Dispatch
+
+    return Dispatch.objects.filter(pk__in=[d.pk for d in pipeline.own_dispatches(user, case)])
+
+
 class DispatchRefSerializer(NoteSerializer):
-    dispatch = serializers.PrimaryKeyRelatedField(
-        queryset=Dispatch.objects.all(), required=False, label=_("dispatch"),
+    dispatch = ScopedRelatedField(
+        choices=_own_dispatches, find=access.access_dispatch, required=False, label=_("dispatch"),
         help_text=_("Which of the case's dispatches; defaults to the one of your department."),
     )
 
@@ -157,21 +182,20 @@ class ExtensionRequestInputSerializer(DispatchRefSerializer):
     reason = serializers.CharField(max_length=4000, label=_("reason"))
 
 
+def _pending_extensions(user, case):
+    return ExtensionRequest.objects.filter(dispatch__case=case, status="pending")
+
+
 class ExtensionDecisionSerializer(NoteSerializer):
-    extension = serializers.PrimaryKeyRelatedField(queryset=ExtensionRequest.objects.all(), label=_("extension"))
+    extension = ScopedRelatedField(choices=_pending_extensions, find=access.access_extension, label=_("extension"))
     approve = serializers.BooleanField(label=_("approve"))
 
 
 class VerifierSerializer(serializers.Serializer):
-    verifier = serializers.SlugRelatedField(
-        slug_field="username", queryset=Department.objects.none(), label=_("verifier")
+    verifier = ScopedRelatedField(
+        choices=lambda user, case: access.verifiers_for(case), find=access.access_verifier, value_type=str,
+        label=_("verifier"), help_text=_("The username of a grid worker of the case's grid."),
     )
-
-    def __init__(self, *args, **kwargs):
-        from django.contrib.auth import get_user_model
-
-        super().__init__(*args, **kwargs)
-        self.fields["verifier"].queryset = get_user_model().objects.filter(is_active=True)
 
 
 class VerifySerializer(NoteSerializer):
@@ -184,7 +208,8 @@ class FollowUpSerializer(NoteSerializer):
 
 
 class HandDownSerializer(NoteSerializer):
-    centre = serializers.PrimaryKeyRelatedField(queryset=Centre.objects.all(), label=_("centre"))
+    centre = ScopedRelatedField(choices=lambda user, case: access.hand_down_targets_for(case),
+                                find=access.access_hand_down_centre, label=_("centre"))
 
 
 class SuperviseSerializer(serializers.Serializer):
@@ -225,3 +250,11 @@ class NotificationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "case", "event", "message", "created_at", "read_at"]
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every 4xx of the API: a sentence for a person, a code, and the messages per field."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)

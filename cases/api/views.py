@@ -7,24 +7,41 @@ only by calling cases.actions; refusals from an action come back as 4xx JSON say
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from cases import actions
+from cases import access, actions, pipeline
 from cases.api import serializers as s
 from cases.api.filters import CaseFilterSet
-from cases.choices import ACTIVE_DISPATCH_STATUSES
 from cases.models import Case, Category, Dispatch, ExtensionRequest, Notification
 from cases.selectors import visible_cases
-from grids.scope import scope_for
 
 PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+ERRORS = {
+    400: OpenApiResponse(s.ErrorSerializer, description="The input is not valid: which field and why."),
+    403: OpenApiResponse(s.ErrorSerializer, description="Your role may not take this action on this case."),
+    404: OpenApiResponse(s.ErrorSerializer, description="No such case (or not in your scope: the same answer), "
+                                                        "or no such object named in the body."),
+    409: OpenApiResponse(s.ErrorSerializer, description="The case is not in a state that allows the action."),
+}
+
+
+def action_endpoint(name: str, serializer_class, **kwargs):
+    """A POST endpoint for one row of the pipeline table, documented from the row."""
+    rule = pipeline.RULES_BY_NAME[name]
+
+    def decorate(func):
+        func = action(detail=True, methods=["post"], **kwargs)(func)
+        return extend_schema(request=serializer_class, responses={200: s.CaseDetailSerializer, **ERRORS},
+                             summary=str(rule.label), description=rule.describe())(func)
+
+    return decorate
 
 
 def _files(request, name: str) -> list:
@@ -52,12 +69,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         queryset = visible_cases(self.request.user).select_related("category", "grid", "centre")
         return self._with_detail(queryset) if self.action == "retrieve" else queryset
 
-    @staticmethod
-    def _with_detail(queryset):
-        """What CaseDetailSerializer reads, in three queries whatever the number of dispatches."""
-        return queryset.prefetch_related(
+    def _with_detail(self, queryset):
+        """What CaseDetailSerializer reads, in a few queries whatever the number of dispatches. Duplicate
+        suggestions come only from cases the user can see (and only centre staff get them)."""
+        return queryset.select_related("centre__area").prefetch_related(
             Prefetch("dispatches", queryset=Dispatch.objects.select_related("department")),
-            "attachments", "duplicate_candidates",
+            "attachments", Prefetch("duplicate_candidates", queryset=visible_cases(self.request.user).only("pk")),
         )
 
     def get_serializer_class(self):
@@ -65,37 +82,36 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             return s.ReportSerializer
         return s.CaseDetailSerializer if self.action == "retrieve" else s.CaseSerializer
 
-    def _case(self) -> Case:
-        return get_object_or_404(visible_cases(self.request.user), pk=self.kwargs["pk"])
-
-    def _input(self, serializer_class):
-        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
     def _answer(self, case: Case, code: int = status.HTTP_200_OK) -> Response:
         # Re-read through the scope: after an escalation the actor may no longer see the case.
         fresh = self._with_detail(self.get_queryset()).filter(pk=case.pk).first() or Case.objects.get(pk=case.pk)
         return Response(s.CaseDetailSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
-    def _my_dispatch(self, case: Case, chosen: Dispatch | None) -> Dispatch:
-        """The dispatch a handler acts on: the one named, else their department's live one."""
-        if chosen is not None:
-            if chosen.case_id != case.pk:
-                raise ValidationError({"dispatch": [_("That dispatch belongs to another case.")]})
-            return chosen
-        scope = scope_for(self.request.user)
-        live = case.dispatches.filter(status__in=ACTIVE_DISPATCH_STATUSES)
-        if not scope.is_admin:
-            live = live.filter(department_id__in=scope.department_ids)
-        mine = list(live[:2])
-        if len(mine) != 1:
-            raise ValidationError({"dispatch": [_("Say which dispatch (your department has none or several).")]})
-        return mine[0]
+    def _act(self, name: str, serializer_class, run) -> Response:
+        """One pipeline action: the case through the access module (404 alike for missing and out of
+        scope), the table's check (403 role, 409 state) before the body is read, then the body's ids
+        through the access module, then the action, which checks it all again under the row lock."""
+        user = self.request.user
+        case = access.access_case_by_id(user, self.kwargs["pk"])
+        rule = pipeline.RULES_BY_NAME[name]
+        dispatch = None
+        if rule.on_dispatch:
+            mine = pipeline.own_dispatches(user, case)
+            dispatch = next((d for d in mine if d.status in rule.dispatch_statuses), mine[0] if mine else None)
+        pipeline.check(rule, user, case, dispatch)
+        context = {**self.get_serializer_context(), "case": case}
+        serializer = serializer_class(data=self.request.data, context=context)
+        serializer.is_valid(raise_exception=True)
+        result = run(case, serializer.validated_data)
+        if isinstance(result, Response):
+            return result
+        return self._answer(case)
 
     @extend_schema(request=s.ReportSerializer, responses={201: s.CaseReceiptSerializer, 200: s.CaseReceiptSerializer})
     def create(self, request, *args, **kwargs):
-        data = self._input(s.ReportSerializer)
+        serializer = s.ReportSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         case, created = actions.report_case(
             reporter=request.user, category=data["category"], lon=data["lon"], lat=data["lat"],
             description=data["description"], address=data.get("address", ""), client_uuid=data.get("client_uuid"),
@@ -108,144 +124,133 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return Response(s.CaseReceiptSerializer(case).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    def _post(self, serializer_class, run):
-        case = self._case()
-        data = self._input(serializer_class) if serializer_class else {}
-        return self._answer(run(case, data))
-
-    @extend_schema(request=s.NoteSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("accept", s.NoteSerializer)
     def accept(self, request, pk=None):
-        return self._post(s.NoteSerializer, lambda c, d: actions.accept_case(c, actor=request.user, note=d["note"]))
+        return self._act("accept", s.NoteSerializer, lambda c, d: actions.accept_case(
+            c, actor=request.user, note=d["note"]))
 
-    @extend_schema(request=s.ReasonSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("reject", s.ReasonSerializer)
     def reject(self, request, pk=None):
-        return self._post(s.ReasonSerializer, lambda c, d: actions.reject_case(
+        return self._act("reject", s.ReasonSerializer, lambda c, d: actions.reject_case(
             c, actor=request.user, reason=d["reason"]))
 
-    @extend_schema(request=s.MergeSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("merge", s.MergeSerializer)
     def merge(self, request, pk=None):
-        return self._post(s.MergeSerializer, lambda c, d: actions.merge_case(
+        return self._act("merge", s.MergeSerializer, lambda c, d: actions.merge_case(
             c, actor=request.user, master=d["master"], note=d["note"]))
 
-    @extend_schema(request=s.DispatchInputSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
+    @action_endpoint("dispatch", s.DispatchInputSerializer, url_path="dispatch", url_name="dispatch")
     def dispatch_to_departments(self, request, pk=None):  # not `dispatch`: that name is the view's own
-        return self._post(s.DispatchInputSerializer, lambda c, d: actions.dispatch_case(
+        return self._act("dispatch", s.DispatchInputSerializer, lambda c, d: actions.dispatch_case(
             c, actor=request.user, lead=d["lead"], assists=d.get("assists", []), note=d["note"],
             time_limit=d.get("time_limit"), time_unit=d.get("time_unit")))
 
-    @extend_schema(request=s.DispatchRefSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    def _dispatch_of(self, case: Case, data) -> Dispatch:
+        return data.get("dispatch") or access.access_dispatch(self.request.user, case)
+
+    @action_endpoint("sign", s.DispatchRefSerializer)
     def sign(self, request, pk=None):
-        return self._post(s.DispatchRefSerializer, lambda c, d: actions.sign_dispatch(
-            self._my_dispatch(c, d.get("dispatch")), actor=request.user, note=d["note"]))
+        return self._act("sign", s.DispatchRefSerializer, lambda c, d: actions.sign_dispatch(
+            self._dispatch_of(c, d), actor=request.user, note=d["note"]))
 
-    @extend_schema(request=s.ReturnSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="return")
+    @action_endpoint("return", s.ReturnSerializer, url_path="return")
     def return_(self, request, pk=None):
-        return self._post(s.ReturnSerializer, lambda c, d: actions.return_dispatch(
-            self._my_dispatch(c, d.get("dispatch")), actor=request.user, reason=d["reason"]))
+        return self._act("return", s.ReturnSerializer, lambda c, d: actions.return_dispatch(
+            self._dispatch_of(c, d), actor=request.user, reason=d["reason"]))
 
-    @extend_schema(request=s.FeedbackSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("feedback", s.FeedbackSerializer)
     def feedback(self, request, pk=None):
-        return self._post(s.FeedbackSerializer, lambda c, d: actions.feedback_dispatch(
-            self._my_dispatch(c, d.get("dispatch")), actor=request.user, note=d["note"],
-            photos=_files(request, "photos")))
+        return self._act("feedback", s.FeedbackSerializer, lambda c, d: actions.feedback_dispatch(
+            self._dispatch_of(c, d), actor=request.user, note=d["note"], photos=_files(request, "photos")))
 
-    @extend_schema(request=s.ExtensionRequestInputSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="request-extension")
+    @action_endpoint("request_extension", s.ExtensionRequestInputSerializer, url_path="request-extension")
     def request_extension(self, request, pk=None):
         def run(case, d):
-            actions.request_extension(self._my_dispatch(case, d.get("dispatch")), actor=request.user,
+            actions.request_extension(self._dispatch_of(case, d), actor=request.user,
                                       amount=d["amount"], unit=d["unit"], reason=d["reason"])
             return case
-        return self._post(s.ExtensionRequestInputSerializer, run)
+        return self._act("request_extension", s.ExtensionRequestInputSerializer, run)
 
-    @extend_schema(request=s.ExtensionDecisionSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="decide-extension")
+    @action_endpoint("decide_extension", s.ExtensionDecisionSerializer, url_path="decide-extension")
     def decide_extension(self, request, pk=None):
         def run(case, d):
-            if d["extension"].dispatch.case_id != case.pk:
-                raise ValidationError({"extension": [_("That extension request belongs to another case.")]})
             actions.decide_extension(d["extension"], actor=request.user, approve=d["approve"], note=d["note"])
             return case
-        return self._post(s.ExtensionDecisionSerializer, run)
+        return self._act("decide_extension", s.ExtensionDecisionSerializer, run)
 
-    @extend_schema(request=s.ReasonSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("suspend", s.ReasonSerializer)
     def suspend(self, request, pk=None):
-        return self._post(s.ReasonSerializer, lambda c, d: actions.suspend_case(
+        return self._act("suspend", s.ReasonSerializer, lambda c, d: actions.suspend_case(
             c, actor=request.user, reason=d["reason"]))
 
-    @extend_schema(request=s.NoteSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("resume", s.NoteSerializer)
     def resume(self, request, pk=None):
-        return self._post(s.NoteSerializer, lambda c, d: actions.resume_case(c, actor=request.user, note=d["note"]))
+        return self._act("resume", s.NoteSerializer, lambda c, d: actions.resume_case(
+            c, actor=request.user, note=d["note"]))
 
-    @extend_schema(request=s.VerifierSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="assign-verification")
+    @action_endpoint("assign_verification", s.VerifierSerializer, url_path="assign-verification")
     def assign_verification(self, request, pk=None):
-        return self._post(s.VerifierSerializer, lambda c, d: actions.assign_verification(
+        return self._act("assign_verification", s.VerifierSerializer, lambda c, d: actions.assign_verification(
             c, actor=request.user, verifier=d["verifier"]))
 
-    @extend_schema(request=s.VerifySerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("verify", s.VerifySerializer)
     def verify(self, request, pk=None):
-        return self._post(s.VerifySerializer, lambda c, d: actions.verify_case(
+        return self._act("verify", s.VerifySerializer, lambda c, d: actions.verify_case(
             c, actor=request.user, passed=d["passed"], note=d["note"], photos=_files(request, "photos")))
 
-    @extend_schema(request=s.NoteSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("close", s.NoteSerializer)
     def close(self, request, pk=None):
-        return self._post(s.NoteSerializer, lambda c, d: actions.close_case(c, actor=request.user, note=d["note"]))
+        return self._act("close", s.NoteSerializer, lambda c, d: actions.close_case(
+            c, actor=request.user, note=d["note"]))
 
-    @extend_schema(request=s.FollowUpSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="follow-up")
+    @action_endpoint("follow_up", s.FollowUpSerializer, url_path="follow-up")
     def follow_up(self, request, pk=None):
-        return self._post(s.FollowUpSerializer, lambda c, d: actions.follow_up(
+        return self._act("follow_up", s.FollowUpSerializer, lambda c, d: actions.follow_up(
             c, actor=request.user, satisfaction=d["satisfaction"], note=d["note"]))
 
-    @extend_schema(request=s.NoteSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("escalate", s.NoteSerializer)
     def escalate(self, request, pk=None):
-        return self._post(s.NoteSerializer, lambda c, d: actions.escalate_case(c, actor=request.user, note=d["note"]))
+        return self._act("escalate", s.NoteSerializer, lambda c, d: actions.escalate_case(
+            c, actor=request.user, note=d["note"]))
 
-    @extend_schema(request=s.HandDownSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"], url_path="hand-down")
+    @action_endpoint("hand_down", s.HandDownSerializer, url_path="hand-down")
     def hand_down(self, request, pk=None):
-        return self._post(s.HandDownSerializer, lambda c, d: actions.hand_down_case(
+        return self._act("hand_down", s.HandDownSerializer, lambda c, d: actions.hand_down_case(
             c, actor=request.user, centre=d["centre"], note=d["note"]))
 
-    @extend_schema(request=s.SuperviseSerializer, responses=s.CaseDetailSerializer)
-    @action(detail=True, methods=["post"])
+    @action_endpoint("supervise", s.SuperviseSerializer)
     def supervise(self, request, pk=None):
-        return self._post(s.SuperviseSerializer, lambda c, d: actions.supervise_case(
+        return self._act("supervise", s.SuperviseSerializer, lambda c, d: actions.supervise_case(
             c, actor=request.user, level=d["level"], note=d["note"]))
 
-    @extend_schema(request=s.PhotosSerializer, responses=s.AttachmentSerializer(many=True))
+    @extend_schema(request=s.PhotosSerializer, responses={201: s.AttachmentSerializer(many=True), **ERRORS},
+                   description="Add photos of one kind; each kind only by whose work it shows: "
+                   + "; ".join(f"{kind}: {pipeline.RULES_BY_NAME[name].describe()}"
+                               for kind, name in pipeline.ATTACH_RULES.items()))
     @action(detail=True, methods=["post"])
     def photos(self, request, pk=None):
-        case = self._case()
+        case = access.access_case_by_id(request.user, pk)
         data = self._input(s.PhotosSerializer)
         saved = actions.add_photos(case, actor=request.user, kind=data["kind"], photos=_files(request, "photos"))
         return Response(s.AttachmentSerializer(saved, many=True, context=self.get_serializer_context()).data,
                         status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=s.EventSerializer(many=True))
+    def _input(self, serializer_class):
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(responses={200: s.EventSerializer(many=True), 404: ERRORS[404]})
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
-        case = self._case()
+        case = access.access_case_by_id(request.user, pk)
         events = case.events.select_related("actor").order_by("at", "id")
         return Response(s.EventSerializer(events, many=True).data)
 
-    @extend_schema(responses=s.ExtensionSerializer(many=True))
+    @extend_schema(responses={200: s.ExtensionSerializer(many=True), 404: ERRORS[404]})
     @action(detail=True, methods=["get"])
     def extensions(self, request, pk=None):
-        case = self._case()
+        case = access.access_case_by_id(request.user, pk)
         rows = ExtensionRequest.objects.filter(dispatch__case=case).order_by("-requested_at")
         return Response(s.ExtensionSerializer(rows, many=True).data)
 

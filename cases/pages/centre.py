@@ -34,12 +34,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError
 
-from cases import actions, deadlines, forms
-from cases.actions import CITIZEN_CHANNELS
+from cases import actions, deadlines, forms, pipeline
 from cases.api.filters import CaseFilterSet
 from cases.choices import DispatchRole, DispatchStatus, ExtensionStatus, Light, Stage, Status, Supervision
 from cases.models import Case, Category, Dispatch, ExtensionRequest
-from cases.pages.common import ACTIONS_BY_NAME, PageAction, _centre, case_for_page, run_page_action
+from cases.pages.common import ACTIONS_BY_NAME, PageAction, case_for_page, run_page_action
+from cases.pipeline import CITIZEN_CHANNELS
 from cases.selectors import visible_cases
 from govgrid import clock
 from govgrid.workcalendar import TimeUnit
@@ -63,14 +63,7 @@ def centre_scope(request: HttpRequest, *, officials: bool = False) -> Scope:
 
 def centre_cases(user) -> QuerySet[Case]:
     """Cases the user sees that a centre within their centre scope owns (what they may act on)."""
-    scope = scope_for(user)
-    queryset = visible_cases(user)
-    if scope.is_admin:
-        return queryset
-    owned = Q(pk__in=[])
-    for prefix in scope.centre_paths:
-        owned |= Q(centre__area__path__startswith=prefix)
-    return queryset.filter(owned)
+    return visible_cases(user).filter(pipeline.centre_owned_q(user))
 
 
 def board_cases(user, scope: Scope) -> QuerySet[Case]:
@@ -176,8 +169,8 @@ def _accept_and_dispatch(user, case: Case, form) -> Case:
 
 
 ACCEPT_AND_DISPATCH = PageAction(
-    "accept_dispatch", gettext_lazy("Accept and dispatch"), forms.DispatchForm,
-    lambda u, c, s: c.status == Status.REPORTED and _centre(u, c, s), _accept_and_dispatch, "primary",
+    "accept_dispatch", forms.DispatchForm, _accept_and_dispatch, rule_name="accept", then="dispatch",
+    title=gettext_lazy("Accept and dispatch"),
 )
 
 
@@ -230,13 +223,6 @@ class InPlaceActions:
                                         "") if lead else ""
         return context
 
-    def prepare(self, case: Case, action: PageAction, form) -> None:
-        if action.form is forms.DispatchForm:
-            returned = {d.department_id for d in case.dispatches.all()
-                        if d.role == DispatchRole.LEAD and d.status == DispatchStatus.RETURNED}
-            if case.suggested_department_id in returned:
-                form.fields["lead"].initial = None  # it has just sent the case back: the operator chooses
-
     def _row_id(self, request: HttpRequest) -> str:
         row_id = request.POST.get("row") or request.GET.get("row") or ""
         return row_id if ROW_ID.match(row_id) else ""
@@ -249,7 +235,6 @@ class InPlaceActions:
         if not action.allowed(request.user, case, scope_for(request.user)):
             return render(request, "centre/_unavailable.html", {"case": case, "action": action}, status=409)
         form = action.form(case=case, user=request.user, prefix=action.name)
-        self.prepare(case, action, form)
         context = self.form_context(request, case, action, form, kind=kind, row_id=row_id)
         visible = [f for f in form.visible_fields() if f.name != "approve"]
         if visible:  # the panel opens with the keyboard in its first field
@@ -323,7 +308,7 @@ def inbox_queryset(user) -> QuerySet[Case]:
     return centre_cases(user).select_related(
         "category", "grid", "reporter", "suggested_department", "centre"
     ).prefetch_related(
-        Prefetch("duplicate_candidates", queryset=Case.objects.select_related("category")),
+        Prefetch("duplicate_candidates", queryset=visible_cases(user).select_related("category")),
         Prefetch("dispatches", queryset=returned, to_attr="returned_dispatches"),
     )
 

@@ -6,9 +6,11 @@ from cases.actions through the form of that action, and a refusal is shown besid
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,137 +22,124 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from cases import actions, forms
-from cases.actions import CITIZEN_CHANNELS
+from cases import actions, forms, pipeline
 from cases.api.filters import CaseFilterSet
-from cases.choices import OPEN_STATUSES, ClosureKind, Status
+from cases.choices import OPEN_STATUSES
 from cases.models import Case, Dispatch, Notification
 from cases.selectors import visible_cases
 from govgrid.errors import ActionError
-from grids.choices import CENTRE_ROLES, GRID_ROLES, Role
-from grids.scope import scope_for, visible_grids
+from grids.scope import visible_grids
 
 
 @dataclass(frozen=True)
 class PageAction:
-    """One action as the pages offer it: its form, who sees it when, and how it runs."""
+    """One action as the pages offer it: its row of the pipeline table, its form, and how it runs.
+    Whether a user sees its button is the table's answer (cases.pipeline.permits), nothing else."""
 
     name: str
-    label: str
     form: type[forms.CaseActionForm]
-    allowed: Callable  # (user, case, scope) -> bool
     run: Callable  # (user, case, form) -> object
-    style: str = ""
     multipart: bool = False
+    rule_name: str = ""
+    then: str = ""  # a second row run in the same transaction (立案并派遣: accept, then dispatch)
+    title: Any = None  # the button's label when it is not the row's
+
+    @property
+    def rule(self) -> pipeline.Rule:
+        return pipeline.RULES_BY_NAME[self.rule_name or self.name]
+
+    @property
+    def label(self):
+        return self.title or self.rule.label
+
+    @property
+    def style(self) -> str:
+        return self.rule.style
+
+    def allowed(self, user, case, scope=None) -> bool:
+        rule = self.rule
+        if rule.on_dispatch:
+            return any(pipeline.permits(rule, user, case, d) for d in pipeline.own_dispatches(user, case))
+        if not pipeline.permits(rule, user, case):
+            return False
+        if self.then:  # the second row, on the case as the first leaves it
+            after = copy.copy(case)
+            after.status = rule.to
+            return pipeline.permits(self.then, user, after)
+        return True
 
 
-def _centre(user, case, scope) -> bool:
-    return scope.is_admin or (
-        bool(scope.roles & set(CENTRE_ROLES)) and any(case.centre.area.path.startswith(p) for p in scope.centre_paths)
-    )
-
-
-def _handler_dispatch(scope, case, *statuses) -> bool:
-    dispatches = [d for d in case.dispatches.all() if d.status in statuses]
-    return any(scope.is_admin or d.department_id in scope.department_ids for d in dispatches)
-
-
-def _mine(form) -> Dispatch:
-    dispatch = form.my_dispatch()
+def _mine(user, case, name: str) -> Dispatch:
+    """The user's dispatch on the case that the action applies to (their live one in the right state)."""
+    rule = pipeline.RULES_BY_NAME[name]
+    mine = pipeline.own_dispatches(user, case)
+    dispatch = next((d for d in mine if d.status in rule.dispatch_statuses), None)
     if dispatch is None:
         raise ActionError(_("Your department has no live dispatch on this case."))
     return dispatch
 
 
-def _verifier(user, case, scope) -> bool:
-    if case.status != Status.HANDLED:
-        return False
-    if case.verifier_id:
-        return case.verifier_id == user.pk
-    return bool(scope.roles & set(GRID_ROLES)) and scope.covers_area(case.grid, act=True)
-
-
 PAGE_ACTIONS: list[PageAction] = [
-    PageAction("accept", gettext_lazy("Accept"), forms.NoteForm,
-               lambda u, c, s: c.status == Status.REPORTED and _centre(u, c, s),
-               lambda u, c, f: actions.accept_case(c, actor=u, note=f.cleaned_data["note"]), "primary"),
-    PageAction("reject", gettext_lazy("Do not accept"), forms.ReasonForm,
-               lambda u, c, s: c.status == Status.REPORTED and _centre(u, c, s),
-               lambda u, c, f: actions.reject_case(c, actor=u, reason=f.cleaned_data["reason"]), "danger"),
-    PageAction("merge", gettext_lazy("Merge as duplicate"), forms.MergeForm,
-               lambda u, c, s: c.status == Status.REPORTED and _centre(u, c, s),
+    PageAction("accept", forms.NoteForm, lambda u, c, f: actions.accept_case(c, actor=u, note=f.cleaned_data["note"])),
+    PageAction("reject", forms.ReasonForm,
+               lambda u, c, f: actions.reject_case(c, actor=u, reason=f.cleaned_data["reason"])),
+    PageAction("merge", forms.MergeForm,
                lambda u, c, f: actions.merge_case(c, actor=u, master=f.cleaned_data["master"],
                                                   note=f.cleaned_data["note"])),
-    PageAction("dispatch", gettext_lazy("Dispatch"), forms.DispatchForm,
-               lambda u, c, s: c.status == Status.ACCEPTED and c.suspended_at is None and _centre(u, c, s),
+    PageAction("dispatch", forms.DispatchForm,
                lambda u, c, f: actions.dispatch_case(c, actor=u, lead=f.cleaned_data["lead"],
                                                      assists=list(f.cleaned_data["assists"]),
-                                                     note=f.cleaned_data["note"]), "primary"),
-    PageAction("sign", gettext_lazy("Sign for it"), forms.SignForm,
-               lambda u, c, s: _handler_dispatch(s, c, "dispatched"),
-               lambda u, c, f: actions.sign_dispatch(_mine(f), actor=u, note=f.cleaned_data["note"]), "primary"),
-    PageAction("feedback", gettext_lazy("Feed back handling"), forms.FeedbackForm,
-               lambda u, c, s: _handler_dispatch(s, c, "signed"),
-               lambda u, c, f: actions.feedback_dispatch(_mine(f), actor=u, note=f.cleaned_data["note"],
-                                                         photos=f.cleaned_data["photos"]), "primary", True),
-    PageAction("request_extension", gettext_lazy("Ask for more time"), forms.ExtensionRequestForm,
-               lambda u, c, s: _handler_dispatch(s, c, "dispatched", "signed"),
-               lambda u, c, f: actions.request_extension(_mine(f), actor=u, amount=f.cleaned_data["amount"],
+                                                     note=f.cleaned_data["note"])),
+    PageAction("sign", forms.SignForm,
+               lambda u, c, f: actions.sign_dispatch(_mine(u, c, "sign"), actor=u, note=f.cleaned_data["note"])),
+    PageAction("feedback", forms.FeedbackForm,
+               lambda u, c, f: actions.feedback_dispatch(_mine(u, c, "feedback"), actor=u,
+                                                         note=f.cleaned_data["note"],
+                                                         photos=f.cleaned_data["photos"]), True),
+    PageAction("request_extension", forms.ExtensionRequestForm,
+               lambda u, c, f: actions.request_extension(_mine(u, c, "request_extension"), actor=u,
+                                                         amount=f.cleaned_data["amount"],
                                                          unit=f.cleaned_data["unit"],
                                                          reason=f.cleaned_data["reason"])),
-    PageAction("return", gettext_lazy("Return (wrong dispatch)"), forms.ReturnForm,
-               lambda u, c, s: _handler_dispatch(s, c, "dispatched", "signed"),
-               lambda u, c, f: actions.return_dispatch(_mine(f), actor=u, reason=f.cleaned_data["reason"]), "danger"),
-    PageAction("decide_extension", gettext_lazy("Decide the extension"), forms.ExtensionDecisionForm,
-               lambda u, c, s: _centre(u, c, s) and any(
-                   e.status == "pending" for d in c.dispatches.all() for e in d.extensions.all()),
+    PageAction("return", forms.ReturnForm,
+               lambda u, c, f: actions.return_dispatch(_mine(u, c, "return"), actor=u,
+                                                       reason=f.cleaned_data["reason"])),
+    PageAction("decide_extension", forms.ExtensionDecisionForm,
                lambda u, c, f: actions.decide_extension(f.cleaned_data["extension"], actor=u,
                                                         approve=f.cleaned_data["approve"],
-                                                        note=f.cleaned_data["note"]), "primary"),
-    PageAction("assign_verification", gettext_lazy("Assign verification"), forms.AssignVerificationForm,
-               lambda u, c, s: c.status == Status.HANDLED and _centre(u, c, s),
+                                                        note=f.cleaned_data["note"])),
+    PageAction("assign_verification", forms.AssignVerificationForm,
                lambda u, c, f: actions.assign_verification(c, actor=u, verifier=f.cleaned_data["verifier"])),
-    PageAction("verify", gettext_lazy("Verify on site"), forms.VerifyForm, _verifier,
+    PageAction("verify", forms.VerifyForm,
                lambda u, c, f: actions.verify_case(c, actor=u, passed=f.cleaned_data["passed"],
                                                    note=f.cleaned_data["note"], photos=f.cleaned_data["photos"]),
-               "primary", True),
-    PageAction("follow_up", gettext_lazy("Record the follow-up call"), forms.FollowUpForm,
-               lambda u, c, s: _centre(u, c, s) and c.closure_kind != ClosureKind.SELF_RESOLVED and (
-                   c.status == Status.VERIFIED or (c.status == Status.CLOSED and not c.satisfaction)),
+               True),
+    PageAction("follow_up", forms.FollowUpForm,
                lambda u, c, f: actions.follow_up(c, actor=u, satisfaction=f.cleaned_data["satisfaction"],
                                                  note=f.cleaned_data["note"])),
-    PageAction("close", gettext_lazy("Close"), forms.NoteForm,
-               lambda u, c, s: c.status == Status.VERIFIED and _centre(u, c, s) and (
-                   c.channel not in CITIZEN_CHANNELS or bool(c.satisfaction)),
-               lambda u, c, f: actions.close_case(c, actor=u, note=f.cleaned_data["note"]), "primary"),
-    PageAction("supervise", gettext_lazy("Supervise"), forms.SuperviseForm,
-               lambda u, c, s: c.status in OPEN_STATUSES and (_centre(u, c, s) or Role.OFFICIAL in s.roles),
+    PageAction("close", forms.NoteForm, lambda u, c, f: actions.close_case(c, actor=u, note=f.cleaned_data["note"])),
+    PageAction("supervise", forms.SuperviseForm,
                lambda u, c, f: actions.supervise_case(c, actor=u, level=f.cleaned_data["level"],
                                                       note=f.cleaned_data["note"])),
-    PageAction("suspend", gettext_lazy("Suspend"), forms.ReasonForm,
-               lambda u, c, s: c.status in OPEN_STATUSES and c.suspended_at is None and _centre(u, c, s),
+    PageAction("suspend", forms.ReasonForm,
                lambda u, c, f: actions.suspend_case(c, actor=u, reason=f.cleaned_data["reason"])),
-    PageAction("resume", gettext_lazy("Resume"), forms.NoteForm,
-               lambda u, c, s: c.suspended_at is not None and _centre(u, c, s),
-               lambda u, c, f: actions.resume_case(c, actor=u, note=f.cleaned_data["note"]), "primary"),
-    PageAction("escalate", gettext_lazy("Escalate to the centre above"), forms.NoteForm,
-               lambda u, c, s: c.status in OPEN_STATUSES and c.centre.level > 1 and _centre(u, c, s),
+    PageAction("resume", forms.NoteForm, lambda u, c, f: actions.resume_case(c, actor=u, note=f.cleaned_data["note"])),
+    PageAction("escalate", forms.NoteForm,
                lambda u, c, f: actions.escalate_case(c, actor=u, note=f.cleaned_data["note"])),
-    PageAction("hand_down", gettext_lazy("Hand down"), forms.HandDownForm,
-               lambda u, c, s: c.status in OPEN_STATUSES and c.centre.level < 3 and _centre(u, c, s),
+    PageAction("hand_down", forms.HandDownForm,
                lambda u, c, f: actions.hand_down_case(c, actor=u, centre=f.cleaned_data["centre"],
                                                       note=f.cleaned_data["note"])),
 ]
 ACTIONS_BY_NAME = {action.name: action for action in PAGE_ACTIONS}
+assert set(ACTIONS_BY_NAME) == {rule.name for rule in pipeline.PAGE_RULES}, "a page action per table row"
 
 
 def available_actions(user, case: Case) -> list[PageAction]:
-    scope = scope_for(user)
-    return [action for action in PAGE_ACTIONS if action.allowed(user, case, scope)]
+    """The buttons of the case for the user: the table's permitted rows, in the table's order."""
+    return [ACTIONS_BY_NAME[rule.name] for rule in pipeline.permitted_rules(user, case)]
 
 
 def run_page_action(request: HttpRequest, case: Case, action: PageAction) -> tuple[forms.CaseActionForm, int]:
@@ -177,7 +166,9 @@ def case_for_page(user, pk: int) -> Case:
         "category__parent", "grid__parent", "centre__area", "reporter", "verifier", "suggested_department", "master"
     ).prefetch_related(
         Prefetch("dispatches", queryset=Dispatch.objects.select_related("department").prefetch_related("extensions")),
-        "attachments", "duplicate_candidates__category",
+        "attachments",
+        # Duplicate suggestions only among cases the user can see (merging is for the owning centre).
+        Prefetch("duplicate_candidates", queryset=visible_cases(user).select_related("category")),
     )
     return get_object_or_404(queryset, pk=pk)
 
@@ -232,6 +223,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     events = case.events.select_related("actor").order_by("at", "id")
     return render(request, "cases/detail.html", {
         "case": case, "page_actions": page_actions, "events": events,
+        "may_merge": bool(pipeline.actor_kinds(pipeline.RULES_BY_NAME["merge"], request.user, case)),
         "pending_extensions": [e for d in case.dispatches.all() for e in d.extensions.all() if e.status == "pending"],
     })
 

@@ -15,7 +15,7 @@ import uuid
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -114,13 +114,9 @@ def my_grids(user) -> QuerySet[Area]:
 
 
 def verification_tasks(user) -> QuerySet[Case]:
-    """Handled cases waiting for this user's on-site check: assigned to them, or, with no verifier
-    assigned, in a grid they work in (the rule of cases.pages.common._verifier)."""
-    scope = scope_for(user)
-    waiting = Q(verifier=user)
-    if scope.roles & set(GRID_ROLES) and (scope.act_paths or scope.is_admin):
-        waiting |= Q(verifier__isnull=True) & scope.area_q("area_", act=True)
-    return visible_cases(user).filter(status=Status.HANDLED).filter(waiting)
+    """Handled cases waiting for this user's on-site check: those assigned to them (one verifier per
+    case: the reporter by default, or whoever the centre assigned; cases.pipeline's VERIFIER)."""
+    return visible_cases(user).filter(status=Status.HANDLED, verifier=user)
 
 
 def leaf_categories() -> QuerySet[Category]:

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from cases import actions
+from cases import actions, jobs
 from cases.choices import DispatchStatus, ExtensionStatus, Status, Supervision
 from cases.models import Case, Dispatch, ExtensionRequest
 from cases.tests.conftest import photo
@@ -101,7 +101,7 @@ def test_inbox_lists_new_and_accepted_reports_of_the_operators_town_only(client,
 def test_inbox_shows_the_triage_suggestions_and_sorts_by_deadline(client, tiny_city, categories):
     first = report(tiny_city, categories, text="第一件")
     second = report(tiny_city, categories, text="第二件（重复）")
-    actions.triage_case(second.pk)
+    jobs.triage_case(second.pk)
     page = text(as_(client, tiny_city.t1_operator).get(reverse("centre:inbox")))
     row = page[page.index(f'id="row-inbox-{second.pk}"'):]
     row = row[:row.index("</tbody>")]
@@ -223,7 +223,7 @@ def test_accept_in_place_updates_the_row(client, tiny_city, categories):
 
 def test_accept_and_dispatch_in_one_step_with_the_suggested_lead(client, tiny_city, categories):
     case = report(tiny_city, categories)
-    actions.triage_case(case.pk)
+    jobs.triage_case(case.pk)
     as_(client, tiny_city.t1_operator)
     form = client.get(reverse("centre:form", args=[case.pk, "accept_dispatch"]),
                       {"kind": "inbox", "row": f"row-inbox-{case.pk}"}, **HX)
@@ -292,7 +292,7 @@ def test_reject_without_a_reason_shows_the_error_beside_the_field(client, tiny_c
 def test_merge_preselects_the_suggested_master(client, tiny_city, categories):
     master = report(tiny_city, categories)
     duplicate = report(tiny_city, categories)
-    actions.triage_case(duplicate.pk)
+    jobs.triage_case(duplicate.pk)
     as_(client, tiny_city.t1_operator)
     form = text(client.get(reverse("centre:form", args=[duplicate.pk, "merge"]), **HX))
     assert f'<option value="{master.pk}" selected>' in form
@@ -461,7 +461,7 @@ def test_supervision_escalation_and_hand_down_stay_on_the_case_page(client, tiny
 
 def test_the_case_page_shows_system_events_and_reporterless_cases(client, tiny_city, categories):
     case = report(tiny_city, categories)
-    actions.triage_case(case.pk)  # an event without an actor
+    jobs.triage_case(case.pk)  # an event without an actor
     Case.objects.filter(pk=case.pk).update(reporter=None)
     response = as_(client, tiny_city.t1_operator).get(reverse("cases:detail", args=[case.pk]))
     assert response.status_code == 200
@@ -528,7 +528,7 @@ def _fill(city, categories, n: int) -> None:
     for maker in (report, accepted, dispatched, in_progress, handled, verified):
         for _ in range(n):
             case = maker(city, categories)
-            actions.triage_case(case.pk)
+            jobs.triage_case(case.pk)
             if maker is in_progress:
                 actions.request_extension(lead_dispatch(case), actor=city.handler, amount=1,
                                           unit=TimeUnit.WORKING_DAYS, reason="延期")

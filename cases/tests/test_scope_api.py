@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from cases import actions
+from cases import actions, jobs
 from cases.choices import ACTIVE_DISPATCH_STATUSES, DispatchRole
 from cases.models import Case, CaseEvent
 from cases.tests.conftest import photo
@@ -145,7 +145,7 @@ def three_cases(tiny_city, categories):
         actions.accept_case(b, actor=city.t2_operator)
         actions.dispatch_case(b, actor=city.t2_operator, lead=city.town2_justice)
         clock.move_to(at(14, 15))
-        actions.sweep_deadlines()
+        jobs.sweep_deadlines()
         yield type("Three", (), {"a": a.pk, "b": b.pk, "c": c.pk})
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from cases import actions, notifications
+from cases import actions, jobs, notifications
 from cases.choices import ACTIVE_DISPATCH_STATUSES, Action, DispatchRole, Light, Stage, Status
 from cases.models import Case, CaseEvent, Notification
 from govgrid import workcalendar
@@ -70,11 +70,11 @@ def test_the_handling_light_turns_yellow_at_warn_at_and_red_after_due_at(tiny_ci
     assert (case.warn_at, case.due_at) == (at(12), at(15))
 
     clock.move_to(at(11, 59, 59))
-    assert actions.sweep_deadlines() == NOTHING
+    assert jobs.sweep_deadlines() == NOTHING
     assert fresh(case).light == Light.GREEN and light_events(case) == []
 
     clock.move_to(at(12))
-    assert actions.sweep_deadlines()["yellow"] == 1
+    assert jobs.sweep_deadlines()["yellow"] == 1
     case = fresh(case)
     assert case.light == Light.YELLOW and case.next_check_at == case.due_at + timedelta(microseconds=1)
     [yellow] = light_events(case)
@@ -84,9 +84,9 @@ def test_the_handling_light_turns_yellow_at_warn_at_and_red_after_due_at(tiny_ci
     assert notified(yellow) == {"handler"}  # the department is warned; the centre not yet
 
     clock.move_to(at(15))  # due, not yet overdue
-    assert actions.sweep_deadlines() == NOTHING
+    assert jobs.sweep_deadlines() == NOTHING
     clock.move_to(at(15, 0, 1))
-    assert actions.sweep_deadlines()["red"] == 1
+    assert jobs.sweep_deadlines()["red"] == 1
     case = fresh(case)
     assert case.light == Light.RED and case.next_check_at is None
     red = light_events(case)[-1]
@@ -98,7 +98,7 @@ def test_the_handling_light_turns_yellow_at_warn_at_and_red_after_due_at(tiny_ci
 def test_a_light_that_skipped_yellow_goes_straight_to_red_with_one_event(tiny_city, categories, clock):
     case = in_progress(tiny_city, categories)
     clock.move_to(at(16))
-    assert actions.sweep_deadlines() == {"yellow": 0, "red": 1, "escalated": 0}
+    assert jobs.sweep_deadlines() == {"yellow": 0, "red": 1, "escalated": 0}
     [event] = light_events(case)
     assert (event.payload["from"], event.payload["to"]) == ("green", "red")
 
@@ -106,7 +106,7 @@ def test_a_light_that_skipped_yellow_goes_straight_to_red_with_one_event(tiny_ci
 def test_the_acceptance_light_warns_the_owning_centre(tiny_city, categories, clock):
     case = reported(tiny_city, categories)  # accept by 11:00, yellow from 10:30
     clock.move_to(at(10, 30))
-    actions.sweep_deadlines()
+    jobs.sweep_deadlines()
     [event] = light_events(case)
     assert event.payload["stage"] == "accept"
     assert notified(event) == {"t1_operator"}
@@ -119,7 +119,7 @@ def test_the_verification_light_warns_the_assigned_verifier(tiny_city, categorie
     case = fresh(case)
     assert case.stage == Stage.VERIFY
     clock.move_to(case.warn_at)
-    actions.sweep_deadlines()
+    jobs.sweep_deadlines()
     [event] = light_events(case)
     assert notified(event) == {"g1_leader"}
 
@@ -135,7 +135,7 @@ def test_a_sweep_with_nothing_due_reads_one_index_and_writes_nothing(
     events = CaseEvent.objects.count()
 
     with django_assert_max_num_queries(3):
-        assert actions.sweep_deadlines() == NOTHING
+        assert jobs.sweep_deadlines() == NOTHING
 
     assert {case.pk: (case.light, case.next_check_at, case.updated_at) for case in map(fresh, cases)} == before
     assert CaseEvent.objects.count() == events
@@ -147,15 +147,15 @@ def test_the_cost_of_a_sweep_follows_the_changes_not_the_open_cases(
         in_progress(tiny_city, categories)  # yellow from 12:00
     clock.move_to(at(14))
     with django_assert_max_num_queries(8):
-        assert actions.sweep_deadlines()["yellow"] == 6
+        assert jobs.sweep_deadlines()["yellow"] == 6
     assert CaseEvent.objects.filter(action=Action.LIGHT).count() == 6
 
 
 def test_running_the_sweep_twice_at_the_same_moment_applies_once(tiny_city, categories, clock):
     case = in_progress(tiny_city, categories)
     clock.move_to(at(14, 30))
-    assert actions.sweep_deadlines()["yellow"] == 1
-    assert actions.sweep_deadlines() == NOTHING
+    assert jobs.sweep_deadlines()["yellow"] == 1
+    assert jobs.sweep_deadlines() == NOTHING
     assert len(light_events(case)) == 1
 
 
@@ -168,7 +168,7 @@ def test_an_unaccepted_report_climbs_from_the_town_to_the_district_to_the_city(t
     assert case.centre == centres["980101001"] and case.accept_due_at == at(11)
 
     clock.move_to(at(11, 1))
-    assert actions.sweep_deadlines() == {"yellow": 0, "red": 0, "escalated": 1}
+    assert jobs.sweep_deadlines() == {"yellow": 0, "red": 0, "escalated": 1}
     case = fresh(case)
     assert case.centre == centres["980101"] and case.escalation_count == 1 and case.status == Status.REPORTED
     # The district gets its own two working hours rather than a case already red.
@@ -181,17 +181,17 @@ def test_an_unaccepted_report_climbs_from_the_town_to_the_district_to_the_city(t
     assert light_events(case) == []
 
     clock.move_to(at(15, 2))
-    assert actions.sweep_deadlines()["escalated"] == 1
+    assert jobs.sweep_deadlines()["escalated"] == 1
     case = fresh(case)
     assert case.centre == centres["9801"] and case.escalation_count == 2 and case.accept_due_at == at(17, 2)
 
     # At the city centre there is nowhere higher: the light turns red and stays.
     clock.move_to(at(17, 3))
-    assert actions.sweep_deadlines() == {"yellow": 0, "red": 1, "escalated": 0}
+    assert jobs.sweep_deadlines() == {"yellow": 0, "red": 1, "escalated": 0}
     case = fresh(case)
     assert case.centre == centres["9801"] and case.light == Light.RED and case.next_check_at is None
     clock.move_to(at(10, day=25))
-    assert actions.sweep_deadlines() == NOTHING
+    assert jobs.sweep_deadlines() == NOTHING
     assert fresh(case).escalation_count == 2
     assert list(CaseEvent.objects.filter(case=case).values_list("action", flat=True).order_by("id")) == [
         "report", "escalate", "escalate", "light"]
@@ -200,7 +200,7 @@ def test_an_unaccepted_report_climbs_from_the_town_to_the_district_to_the_city(t
 def test_an_accepted_case_is_not_escalated_when_its_clock_runs_out(tiny_city, categories, clock):
     case = actions.accept_case(reported(tiny_city, categories), actor=tiny_city.t1_operator)
     clock.move_to(at(11, 1))
-    assert actions.sweep_deadlines() == {"yellow": 0, "red": 1, "escalated": 0}
+    assert jobs.sweep_deadlines() == {"yellow": 0, "red": 1, "escalated": 0}
     assert fresh(case).centre == tiny_city.centres["980101001"]
 
 
@@ -212,7 +212,7 @@ def test_the_sweep_leaves_a_suspended_case_alone(tiny_city, categories, clock):
     clock.move_to(at(10))
     actions.suspend_case(case, actor=tiny_city.t1_operator, reason="等待法院裁定")
     clock.move_to(at(10, day=25))  # long past the deadline
-    assert actions.sweep_deadlines() == NOTHING
+    assert jobs.sweep_deadlines() == NOTHING
     case = fresh(case)
     assert case.light == Light.GREEN and case.next_check_at is None and light_events(case) == []
 
@@ -227,7 +227,7 @@ def approve_extension(city, case, amount: str, unit: str) -> Case:
 def test_an_extended_case_goes_back_to_green_and_turns_yellow_again_later(tiny_city, categories, clock):
     case = in_progress(tiny_city, categories)  # due 15:00, yellow from 12:00
     clock.move_to(at(14, 30))
-    actions.sweep_deadlines()
+    jobs.sweep_deadlines()
     assert fresh(case).light == Light.YELLOW
 
     case = approve_extension(tiny_city, case, "1", "working_days")
@@ -235,10 +235,10 @@ def test_an_extended_case_goes_back_to_green_and_turns_yellow_again_later(tiny_c
     # 75 % of the 11.5 working hours from Monday 09:00 is Tuesday 10:07:30.
     assert case.light == Light.GREEN and case.warn_at == case.next_check_at == at(10, 7, 30, day=24)
     clock.move_to(at(15, 0, 1))  # the old deadline passes without a red light
-    assert actions.sweep_deadlines() == NOTHING
+    assert jobs.sweep_deadlines() == NOTHING
 
     clock.move_to(at(10, 7, 30, day=24))
-    assert actions.sweep_deadlines()["yellow"] == 1
+    assert jobs.sweep_deadlines()["yellow"] == 1
     assert [(e.payload["from"], e.payload["to"]) for e in light_events(case)] == [
         ("green", "yellow"), ("green", "yellow")]
 
@@ -246,13 +246,13 @@ def test_an_extended_case_goes_back_to_green_and_turns_yellow_again_later(tiny_c
 def test_a_short_extension_leaves_the_case_yellow(tiny_city, categories, clock):
     case = in_progress(tiny_city, categories)
     clock.move_to(at(14, 30))
-    actions.sweep_deadlines()
+    jobs.sweep_deadlines()
 
     case = approve_extension(tiny_city, case, "30", "natural_minutes")
     assert case.due_at == at(15, 30) and case.warn_at == at(14, 22, 30)
     assert case.light == Light.YELLOW and case.next_check_at == at(15, 30) + timedelta(microseconds=1)
     clock.move_to(at(15, 30, 1))
-    assert actions.sweep_deadlines()["red"] == 1
+    assert jobs.sweep_deadlines()["red"] == 1
     assert fresh(case).light == Light.RED
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cases import tasks
+from cases import jobs, tasks
 from cases.choices import Action, Light
 from cases.models import Case, CaseEvent, Notification
 
@@ -123,7 +123,7 @@ def test_two_triages_linking_each_other_as_duplicates_do_not_deadlock(tiny_city,
     def triage(pk: int) -> None:
         try:
             barrier.wait(timeout=10)
-            actions.triage_case(pk)
+            jobs.triage_case(pk)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
         finally:

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from cases import actions
+from cases import actions, jobs
 from cases.choices import AttachmentKind, ClosureKind, DispatchRole, Status
 from cases.models import Case
 from cases.tests.conftest import photo
@@ -257,7 +257,7 @@ def test_case_page_shows_events_written_by_the_system(worker, tiny_city, categor
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "OPTIONS": {**settings.TEMPLATES[0]["OPTIONS"], "debug": True}}]
     case, _ = actions.report_case(reporter=tiny_city.g1_worker, category=categories.garbage, lon=113.005,
                                   lat=23.005, description="路边垃圾")
-    actions.triage_case(case.pk)  # written by the system: no actor
+    jobs.triage_case(case.pk)  # written by the system: no actor
     response = worker.get(reverse("worker:case", args=[case.pk]))
     assert response.status_code == 200 and "system" in response.content.decode()
 

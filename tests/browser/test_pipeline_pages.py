@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from cases import actions
+from cases import actions, jobs
 from cases.choices import Status
 from cases.models import Case, Dispatch
 from cases.tests.conftest import PNG
@@ -77,7 +77,7 @@ def test_the_pipeline_through_the_pages(live_server, browser, tiny_city, categor
                                          description="路边有一堆暴露垃圾，影响通行", address="幸福路1号", **G1)
     others = background(tiny_city, categories)
     for pk in Case.objects.values_list("pk", flat=True):
-        actions.triage_case(pk)
+        jobs.triage_case(pk)
     row = f"#row-inbox-{case.pk}"
 
     # The centre accepts with the keyboard: Tab from the case number to the accept button, then Enter.
