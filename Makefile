@@ -8,6 +8,9 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := govgrid.settings
+# DEBUG is off unless set (production-safe defaults). The demo on this machine runs with it on, unless
+# the caller says otherwise (`make run DEBUG=0` with SECRET_KEY and ALLOWED_HOSTS set).
+DEMO = DEBUG=$${DEBUG:-1}
 
 .PHONY: help setup services venv assets database run test bench lint
 
@@ -37,31 +40,32 @@ assets: node_modules/.installed
 database: services venv assets
 	@mkdir -p var
 	@bash scripts/ensure-database.sh
-	@$(PY) manage.py migrate --no-input -v 0
-	@$(PY) manage.py compilemessages -v 0 --ignore '$(VENV)/*' --ignore 'node_modules/*'
-	@$(PY) manage.py collectstatic --no-input -v 0
-	@$(PY) manage.py seed_categories
-	@$(PY) manage.py seed_city --preset demo --if-empty
-	@$(PY) manage.py seed_demo_cases --if-empty
+	@$(DEMO) $(PY) manage.py migrate --no-input -v 0
+	@$(DEMO) $(PY) manage.py compilemessages -v 0 --ignore '$(VENV)/*' --ignore 'node_modules/*'
+	@$(DEMO) $(PY) manage.py collectstatic --no-input -v 0
+	@$(DEMO) $(PY) manage.py seed_categories
+	@$(DEMO) $(PY) manage.py seed_city --preset demo --if-empty
+	@$(DEMO) $(PY) manage.py seed_demo_cases --if-empty
 
 setup: database
 
 run: setup
-	@$(PY) manage.py demo_logins --url http://$(HOST):$(PORT)/
-	@HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	@$(DEMO) $(PY) manage.py demo_logins --url http://$(HOST):$(PORT)/
+	@$(DEMO) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
-# Tests use their own Redis database index, so a running `make run` stack and the tests' Celery
-# worker never take each other's messages. (Not CELERY_BROKER_URL: Celery lets that variable win over
-# its configuration, which the Redis-down test needs to change.)
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Tests use their own Redis database indexes, so a running `make run` stack and the tests' Celery
+# worker never take each other's messages: REDIS_URL's database n is the cache, n+1 the broker, n+2 the
+# results (govgrid/settings.py), so 10, 11 and 12. (Not CELERY_BROKER_URL: Celery lets that variable win
+# over its configuration, which the Redis-down test needs to change.)
+TEST_REDIS_DB ?= 10
 
 test:
 	@$(MAKE) --no-print-directory setup BROWSER=1
-	@redis-cli -u $(TEST_REDIS_URL) flushdb >/dev/null
-	@REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	@for db in 0 1 2; do redis-cli -n $$(( $(TEST_REDIS_DB) + db )) flushdb >/dev/null; done
+	@REDIS_URL=redis://127.0.0.1:6379/$(TEST_REDIS_DB) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures, never assert them (bench/README.md). They use their own database
-# (BENCH_DATABASE_URL, default govgrid_bench) and Redis db 14 (tests use 15), created and seeded on first use;
+# (BENCH_DATABASE_URL, default govgrid_bench) and Redis db 14 (tests use 10-12), created and seeded on first use;
 # the first run also loads 1M cases (a few minutes), so intake always runs beside 1M cases.
 # BENCH_SECONDS: measured seconds per intake run (floor and intake each).
 BENCH_SECONDS ?= 15

@@ -151,6 +151,7 @@ def celery_worker(django_db_setup, django_db_blocker):
         f"{database['PORT'] or 5432}/{database['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
     }
     celery = Path(sys.executable).with_name("celery")
     process = subprocess.Popen(

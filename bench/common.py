@@ -48,6 +48,9 @@ def bench_environment() -> dict[str, str]:
         "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url(),
         "CELERY_BROKER_URL": redis_url(),
+        "CELERY_RESULT_BACKEND": redis_url(),
+        # DEBUG is off by default now; a bench on this machine runs like the demo, unless told otherwise.
+        "DEBUG": os.environ.get("DEBUG", "1"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
     }
 

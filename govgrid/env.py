@@ -98,3 +98,38 @@ def env_time_windows(name: str, default: str) -> list[tuple[str, str]]:
         windows.append((start, end))
         previous_end = end
     return windows
+
+
+REDIS_DATABASES = 16  # Redis's default `databases`: indexes 0-15
+
+
+def redis_database(base: str, base_name: str, offset: int) -> str:
+    """The URL of the Redis database ``offset`` places after the one ``base`` names (``redis://h:p/n`` or
+    ``unix:///path?db=n``), so one base URL gives the cache, the broker and the results each their own."""
+    from urllib.parse import parse_qs, urlencode, urlunparse
+
+    parsed = urlparse(base)
+    if parsed.scheme == "unix":
+        query = parse_qs(parsed.query)
+        number = query.get("db", ["0"])[0]
+    else:
+        number = parsed.path.strip("/") or "0"
+    if not number.isdigit():
+        raise ImproperlyConfigured(f"{base_name}={base!r}: the database must be a number.")
+    index = int(number) + offset
+    if index >= REDIS_DATABASES:
+        raise ImproperlyConfigured(
+            f"{base_name}={base!r}: database {number} is the cache, {int(number) + 1} the broker and "
+            f"{int(number) + 2} the results, but Redis has databases 0-{REDIS_DATABASES - 1}; choose "
+            f"{REDIS_DATABASES - 3} or below, or set CELERY_BROKER_URL and CELERY_RESULT_BACKEND."
+        )
+    if parsed.scheme == "unix":
+        query["db"] = [str(index)]
+        return f"unix://{parsed.path}?{urlencode(query, doseq=True)}"
+    return urlunparse(parsed._replace(path=f"/{index}"))
+
+
+def env_redis(name: str, base: str, base_name: str, offset: int, *, schemes: tuple[str, ...]) -> str:
+    """``name`` if set, else the database ``offset`` places after ``base``'s."""
+    value = _raw(name)
+    return env_url(name, value if value is not None else redis_database(base, base_name, offset), schemes=schemes)

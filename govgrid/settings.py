@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from govgrid.env import env_bool, env_database, env_int, env_list, env_str, env_time_windows, env_url
+from govgrid.env import (
+    env_bool,
+    env_database,
+    env_int,
+    env_list,
+    env_redis,
+    env_str,
+    env_time_windows,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEV_SECRET_KEY = "govgrid-development-key-not-for-production"  # noqa: S105
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: `make run` sets DEBUG=1 for the demo; tests get their values from govgrid/testing.py.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(
-        "SECRET_KEY must be set to a random string of at least 50 characters when DEBUG is off."
+        "SECRET_KEY must be set to a random string of at least 50 characters when DEBUG is off "
+        "(DEBUG=1 for development on this machine)."
     )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -35,6 +49,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "govgrid",
     "grids",
     "parties",
@@ -45,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "govgrid.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -53,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "govgrid.middleware.OutageMiddleware",
+    # Last, as django-axes asks: it turns a lock-out flagged during authenticate() into the 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "govgrid.urls"
@@ -76,13 +96,20 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", "postgis://postgres@127.0.0.1:5432/govgrid")}
+# A database that does not answer is an outage (503, govgrid.middleware.OutageMiddleware), not a hung worker.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Redis: REDIS_URL names the base database n; the cache uses n, the Celery broker n+1 and the results
+# n+2, so clearing the cache never empties a queue. Each can be given whole instead (CACHE_URL,
+# CELERY_BROKER_URL, CELERY_RESULT_BACKEND).
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+CACHE_URL = env_url("CACHE_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": CACHE_URL,
         "KEY_PREFIX": "govgrid",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
@@ -93,6 +120,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # First, so it can refuse a locked-out username and address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -143,9 +175,9 @@ STORAGES = {
     "default": MEDIA_STORAGE_BACKEND,
     # Hashed names need `collectstatic` first: production only, so tests and development run without it.
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("STATIC_MANIFEST", not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 MEDIA_URL = "media/"  # govgrid/urls.py routes media/cases/... to the scoped view: keep them together
@@ -161,6 +193,47 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "govgrid.views.csrf_failure"
+
+# The client's address. Behind a load balancer REMOTE_ADDR is the balancer's; then set CLIENT_IP_HEADER
+# to the header it writes (e.g. X-Forwarded-For) and PROXY_COUNT to the number of our proxies in front.
+# Unset, no header is trusted (govgrid.security.client_ip).
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "").strip().upper().replace("-", "_")
+if CLIENT_IP_HEADER and CLIENT_IP_HEADER != "REMOTE_ADDR" and not CLIENT_IP_HEADER.startswith("HTTP_"):
+    CLIENT_IP_HEADER = "HTTP_" + CLIENT_IP_HEADER
+PROXY_COUNT = env_int("PROXY_COUNT", 1, minimum=1)
+
+# Login lock-out (django-axes) on every login, /admin/login/ included: ten failures for one username from
+# one address, then that pair waits 15 minutes. Another address, or another user, is not held up.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "govgrid.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "govgrid.security.lockout_response"
+AXES_VERBOSE = False
+
+# Content Security Policy (django-csp): scripts and style sheets only from our own origin, no inline
+# <script>, <style> or on* handlers. Style *attributes* are allowed: ECharts tooltips and Leaflet build
+# HTML strings with them, and a style attribute cannot run script.
+MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+_tiles = urlparse(MAP_TILE_URL.replace("{s}", "*"))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:", *([f"{_tiles.scheme}://{_tiles.netloc}"] if _tiles.netloc else [])],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": "/csp-report/",
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -191,9 +264,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Celery: Redis is both broker and result store. Tasks ack late so a killed worker loses nothing.
-CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", REDIS_URL, schemes=("redis", "rediss", "amqp"))
-CELERY_RESULT_BACKEND = REDIS_URL
+# Celery: Redis is both broker and result store (databases of their own). Tasks ack late so a killed
+# worker loses nothing.
+CELERY_BROKER_URL = env_redis("CELERY_BROKER_URL", REDIS_URL, "REDIS_URL", 1, schemes=("redis", "rediss", "amqp"))
+CELERY_RESULT_BACKEND = env_redis("CELERY_RESULT_BACKEND", REDIS_URL, "REDIS_URL", 2, schemes=("redis", "rediss"))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -208,8 +282,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # The work calendar (DESIGN.md §5): working-hour windows, local time.
 WORK_HOURS = env_time_windows("WORK_HOURS", "08:30-12:00,14:00-18:00")
 
-# Map tiles: none by default so pages work with no internet.
-MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+# Map tiles: none by default so pages work with no internet (MAP_TILE_URL, read above for the CSP).
 
 LOGGING = {
     "version": 1,

@@ -1,12 +1,19 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from cases.media import ROUTE as PHOTO_ROUTE
 from cases.media import case_photo
 from govgrid import views
 from govgrid.health import healthz
+
+# Error pages: JSON under /api/ like every other API error (a client reads `detail`), a styled page in
+# the user's language elsewhere (govgrid/views.py).
+handler400 = "govgrid.views.bad_request"
+handler403 = "govgrid.views.permission_denied"
+handler404 = "govgrid.views.page_not_found"
+handler500 = "govgrid.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +25,7 @@ urlpatterns = [
     path("dept/", include("cases.pages.department")),
     path("reports/", include("reports.urls")),
     path("healthz", healthz, name="healthz"),
+    path("csp-report/", views.csp_report, name="csp_report"),
     # MEDIA_URL (settings) + the stored name of a case photo; scoped, in production too.
     path("media/" + PHOTO_ROUTE, case_photo, name="case-photo"),
     path("admin/", admin.site.urls),
@@ -26,5 +34,5 @@ urlpatterns = [
     path("api/v1/", include("cases.api.urls")),
     path("api/v1/reports/", include("reports.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]

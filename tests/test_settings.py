@@ -8,13 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from govgrid.testing import TEST_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parent.parent
 LOAD = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
 
 
 def run(code: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Start Django in a subprocess with only ``env`` set (not the test run's own values, govgrid/testing.py)."""
     clean = {k: v for k, v in os.environ.items() if k not in {
         "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "WORK_HOURS", "CELERY_BROKER_URL",
+        "CACHE_URL", "CELERY_RESULT_BACKEND", *TEST_ENVIRONMENT,
     }}
     return subprocess.run(
         [sys.executable, "-c", code, *args] if code else [sys.executable, "manage.py", *args],
@@ -23,14 +27,14 @@ def run(code: str, *args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_defaults_work_on_this_machine():
-    result = run(LOAD)
+def test_defaults_work_on_this_machine_in_debug_mode():
+    result = run(LOAD, DEBUG="1")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "govgrid"
 
 
 def test_database_url_is_read():
-    result = run(LOAD, DATABASE_URL="postgis://postgres@127.0.0.1:5432/elsewhere")
+    result = run(LOAD, DEBUG="1", DATABASE_URL="postgis://postgres@127.0.0.1:5432/elsewhere")
     assert result.stdout.strip() == "elsewhere"
 
 
@@ -41,6 +45,7 @@ def test_database_url_is_read():
         ("DATABASE_URL", "mysql://root@localhost/govgrid"),
         ("DATABASE_URL", "postgis://postgres@127.0.0.1:5432/"),
         ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("REDIS_URL", "redis://127.0.0.1:6379/14"),  # its results database would be 16
         ("WORK_HOURS", "08:30-12:00,11:00-18:00"),
         ("WORK_HOURS", "8.30 to 12"),
         ("SECURE_HSTS_SECONDS", "-5"),
@@ -48,7 +53,7 @@ def test_database_url_is_read():
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
-    result = run(LOAD, **{variable: value})
+    result = run(LOAD, **{"DEBUG": "1", variable: value})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr

@@ -211,6 +211,13 @@
   window.addEventListener("resize", resize);
 
   function start() {
+    // The area picker reloads the dashboard for the chosen area, keeping the period.
+    var top = document.getElementById("f-top");
+    if (top) {
+      top.addEventListener("change", function () {
+        location.search = "area=" + encodeURIComponent(top.value) + (top.dataset.range ? "&range=" + encodeURIComponent(top.dataset.range) : "");
+      });
+    }
     draw(document);
     var map = choropleth(document.getElementById("report-map") || document.getElementById("screen-map"));
     if (map && document.body.classList.contains("screen")) { setInterval(map.refresh, 60000); }

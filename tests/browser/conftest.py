@@ -1,10 +1,15 @@
 """Browser tests: Debian's Chromium, headless, driven by Selenium through /usr/bin/chromedriver.
 
 Nothing downloads a browser: the binary and the driver come from apt (make test installs them).
+
+Every page a browser test visits must pass the Content Security Policy: the ``browser`` and ``phone``
+fixtures fail the test when Chromium logged a violation, or one reached the report endpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
 
 import pytest
@@ -30,9 +35,55 @@ def make_driver(width: int, height: int, *, mobile: bool = False) -> webdriver.C
             "deviceMetrics": {"width": width, "height": height, "pixelRatio": 3.0, "touch": True},
             "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
         })
+    # The console, where Chromium reports what the Content Security Policy blocked.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.implicitly_wait(0)
+    # Read the console before the browser goes, whoever quits it (a fixture or the test itself).
+    quit_browser = driver.quit
+
+    def quit() -> None:
+        with contextlib.suppress(Exception):
+            _violations.extend(csp_violations(driver))
+        quit_browser()
+
+    driver.quit = quit
     return driver
+
+
+_violations: list[str] = []
+
+
+def csp_violations(driver) -> list[str]:
+    """The CSP violations Chromium logged since the last call (reading the log empties it)."""
+    return [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
+
+
+class _Reports(logging.Handler):
+    """Violation reports the browser posted to /csp-report/ (the live server runs in this process)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _violations.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def csp_guard():
+    """Fails every browser test after which a page had broken the Content Security Policy.
+
+    Autouse, so it is set up before the ``browser``/``phone`` fixtures and checks after they quit.
+    """
+    reports = _Reports()
+    logger = logging.getLogger("govgrid.csp")
+    logger.addHandler(reports)
+    _violations.clear()
+    yield
+    logger.removeHandler(reports)
+    found, _violations[:] = list(_violations), []
+    if found:
+        pytest.fail("Content Security Policy violated:\n" + "\n".join(found), pytrace=False)
 
 
 @pytest.fixture
