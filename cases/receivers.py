@@ -27,14 +27,16 @@ def carry_cases(sender, *, move: AreaMove, **kwargs) -> dict[str, int]:
     Dispatches stay with their departments: the work already under way carries on.
     """
     old_centres = sorted(move.centre_moves)
-    pattern = like_prefix(move.old_path)
+    # The subtree's grids, found by their new paths (the trigger has run): a case's path is its grid's.
+    grids = "SELECT id, path FROM grids_area WHERE path LIKE %(pattern)s"
+    params = {"pattern": like_prefix(move.new_path)}
     with connection.cursor() as cursor:
         owned: dict[int, int] = {}
         if old_centres:
             cursor.execute(
-                "SELECT centre_id, count(*) FROM cases_case WHERE area_path LIKE %s AND centre_id = ANY(%s) "
-                "GROUP BY centre_id",
-                [pattern, old_centres],
+                f"SELECT c.centre_id, count(*) FROM cases_case c JOIN ({grids}) g ON c.grid_id = g.id "
+                f"WHERE c.centre_id = ANY(%(old_centres)s) GROUP BY c.centre_id",
+                {**params, "old_centres": old_centres},
             )
             owned = dict(cursor.fetchall())
         stranded = {pk: count for pk, count in owned.items() if move.centre_moves[pk] is None}
@@ -49,18 +51,17 @@ def carry_cases(sender, *, move: AreaMove, **kwargs) -> dict[str, int]:
             )
         handed = [(pk, move.centre_moves[pk]) for pk in owned]
         # One statement: its row locks wait for any action in flight on these cases, so that action's
-        # counter deltas are written (to the old ancestors) before the counters are carried.
+        # counter deltas are written (to the old ancestors) before the counters are carried. Setting the
+        # grid's path (rather than rewriting the old prefix) also mends a copy that had gone stale.
         cursor.execute(
-            """UPDATE cases_case c
-            SET area_path = %(new)s || substr(c.area_path, %(cut)s),
+            f"""UPDATE cases_case c
+            SET area_path = g.path,
                 centre_id = coalesce(
                     (SELECT m.new_id FROM unnest(%(old_ids)s::bigint[], %(new_ids)s::bigint[]) AS m(old_id, new_id)
                      WHERE m.old_id = c.centre_id),
                     c.centre_id)
-            WHERE c.area_path LIKE %(pattern)s""",
-            {
-                "new": move.new_path, "cut": len(move.old_path) + 1, "pattern": pattern,
-                "old_ids": [old for old, _new in handed], "new_ids": [new for _old, new in handed],
-            },
+            FROM ({grids}) g
+            WHERE c.grid_id = g.id""",
+            {**params, "old_ids": [old for old, _new in handed], "new_ids": [new for _old, new in handed]},
         )
         return {"cases": cursor.rowcount, "cases_handed_over": sum(owned.values())}

@@ -88,9 +88,9 @@ def carry_counters(sender, *, move: AreaMove, **kwargs) -> dict[str, int]:
         # first): its deltas must be in the moved area's rows before they are carried, or the old
         # ancestors would keep them. Actions that come later find the cases on their new path.
         cursor.execute(
-            "SELECT count(*) FROM (SELECT id FROM cases_case WHERE area_path LIKE %s OR area_path LIKE %s "
-            "ORDER BY id FOR NO KEY UPDATE) AS locked",
-            [like_prefix(move.old_path), like_prefix(move.new_path)],
+            "SELECT count(*) FROM (SELECT c.id FROM cases_case c JOIN grids_area g ON c.grid_id = g.id "
+            "WHERE g.path LIKE %s ORDER BY c.id FOR NO KEY UPDATE OF c) AS locked",
+            [like_prefix(move.new_path)],
         )
         params = {
             "root": move.area_id, "lost": list(lost),

@@ -271,3 +271,23 @@ def test_the_admin_moves_through_the_action_and_shows_refusals_in_the_form(clien
     assert city.comm_a.parent_id == city.town2.pk and city.comm_a.name == "Community A (moved)"
     assert Case.objects.filter(area_path__startswith=city.comm_a.path).count() == 3
     assert (reported(city.town1), reported(city.town2)) == (0, 4)
+
+
+def test_a_new_code_renames_the_stored_monthly_reports_after_commit(tiny_city, settings, tmp_path,
+                                                                    django_capture_on_commit_callbacks):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from reports.exports import monthly_path
+
+    settings.MEDIA_ROOT = tmp_path
+    default_storage.save(monthly_path(2026, 9, "980101001"), ContentFile(b"%PDF-1.4 Town One, September"))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        move_area(tiny_city.town1, actor=tiny_city.admin, code="980101009")
+    # Nothing on disk changes before the commit: a rolled-back move leaves the files alone.
+    assert default_storage.exists(monthly_path(2026, 9, "980101001"))
+    for callback in callbacks:
+        callback()
+    assert not default_storage.exists(monthly_path(2026, 9, "980101001"))
+    with default_storage.open(monthly_path(2026, 9, "980101009")) as stored:
+        assert stored.read() == b"%PDF-1.4 Town One, September"
