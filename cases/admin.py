@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseEvent, Category, CategoryLead, Dispatch, ExtensionRequest, Notification
-from govgrid.admin import ReadOnlyAdmin
+from govgrid.admin import ConfigHistoryMixin, ReadOnlyAdmin
 
 
 class CategoryLeadInline(admin.TabularInline):
@@ -13,7 +13,8 @@ class CategoryLeadInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ConfigHistoryMixin, admin.ModelAdmin):
+    history_children = ((CategoryLead, "category"),)
     list_display = ["code", "name", "parent", "time_limit", "time_unit", "urgency", "yellow_share",
                     "duplicate_radius_m", "citizen_allowed", "is_active"]
     list_filter = ["parent", "urgency", "time_unit", "citizen_allowed", "is_active"]

@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import PAGE_VAR
+from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from govgrid import workcalendar
+from govgrid.history import object_history
 from govgrid.models import WorkdayOverride
 
 
@@ -26,8 +32,47 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ConfigHistoryMixin:
+    """The change page's "History" shows the configuration history (govgrid.history) instead of the admin's
+    own log: every recorded change, made here or anywhere else, with who, when and each field before and after.
+
+    ``history_children`` adds the changes of child rows edited inline on the page, as (model, foreign key)
+    pairs, e.g. a category's lead departments.
+    """
+
+    history_children: tuple[tuple[type[models.Model], str], ...] = ()
+    history_per_page = 50
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+                     ) -> HttpResponse:
+        opts = self.model._meta
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        paginator = self.get_paginator(request, object_history(obj, self.history_children), self.history_per_page)
+        entries = paginator.get_page(request.GET.get(PAGE_VAR, 1))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Change history: %s") % obj,
+            "subtitle": None,
+            "entries": entries,
+            "page_range": paginator.get_elided_page_range(entries.number),
+            "page_var": PAGE_VAR,
+            "pagination_required": paginator.count > self.history_per_page,
+            "module_name": str(opts.verbose_name_plural).capitalize(),
+            "object": obj,
+            "opts": opts,
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/config_history.html", context)
+
+
 @admin.register(WorkdayOverride)
-class WorkdayOverrideAdmin(admin.ModelAdmin):
+class WorkdayOverrideAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     list_display = ("date", "weekday", "is_workday", "calendar_default", "note")
     list_filter = ("is_workday",)
     search_fields = ("note",)

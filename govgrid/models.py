@@ -29,3 +29,8 @@ class WorkdayOverride(models.Model):
     def __str__(self) -> str:
         status = _("working day") if self.is_workday else _("day off")
         return f"{self.date.isoformat()} {status}"
+
+
+# The configuration history's event models (one per tracked model) belong to this app; they are built
+# in govgrid.history from the tracked models, which is why the import comes last.
+from govgrid.history import EVENT_MODELS  # noqa: E402,F401

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "pgtrigger",
+    "pghistory",
     "govgrid",
     "grids",
     "parties",
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: records the user and URL of each change to a tracked setting (govgrid.history).
+    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "govgrid.middleware.OutageMiddleware",
@@ -290,6 +294,20 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# Configuration history (govgrid.history): the event models all live in govgrid, and their triggers sit on
+# other apps' tables, so the triggers stay out of migrations and `migrate` installs them afterwards.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+# Only requests that may change something carry the user into the database (a few bytes per statement).
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Event columns keep the type only; labels, choices and validators are read from the tracked model.
+PGHISTORY_EXCLUDE_FIELD_KWARGS = {
+    "django.db.models.Field": [
+        "verbose_name", "help_text", "choices", "validators", "error_messages", "default", "blank", "editable",
+        "db_comment",
+    ],
 }
 
 # Debian bookworm ships GDAL 3.6; boundaries come from our own generator or from admins' GeoJSON

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from govgrid.errors import ActionError
 from grids.actions import check_area_move, move_area
+from govgrid.admin import ConfigHistoryMixin
 from grids.models import Area, Centre, Department, GridProfile, Membership
 
 # No map widget: the admin must work with no internet (OpenLayers comes from a CDN). Boundaries are
@@ -52,7 +53,7 @@ class AreaAdminForm(forms.ModelForm):
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     form = AreaAdminForm
     list_display = ["code", "name", "level", "parent", "grid_outside_guidance"]
     list_filter = ["level", "profile__kind", "profile__outside_guidance"]
@@ -97,7 +98,7 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(Centre)
-class CentreAdmin(admin.ModelAdmin):
+class CentreAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "level", "area"]
     list_filter = ["level"]
     search_fields = ["name", "area__name", "area__code"]
@@ -106,7 +107,7 @@ class CentreAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "area", "is_active"]
     list_filter = ["kind", "area__level", "is_active"]
     search_fields = ["name", "area__name", "area__code"]
@@ -115,7 +116,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     list_display = ["user", "role", "area", "department", "coefficient"]
     list_filter = ["role", "area__level"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "area__name", "department__name"]
@@ -135,7 +136,8 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class GovGridUserAdmin(UserAdmin):
+class GovGridUserAdmin(ConfigHistoryMixin, UserAdmin):
+    history_children = ((Membership, "user"),)
     inlines = [MembershipInline]
 
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from govgrid.admin import ReadOnlyAdmin
+from govgrid.admin import ConfigHistoryMixin, ReadOnlyAdmin
 from reports.models import (
     MEASURE_NAMES,
     AreaDailyCount,
@@ -47,19 +47,19 @@ class CounterDriftAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SafetyIndicator)
-class SafetyIndicatorAdmin(admin.ModelAdmin):
+class SafetyIndicatorAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "measure", "family_code", "weight", "is_active", "sort_order"]
     list_editable = ["weight", "is_active", "sort_order"]
 
 
 @admin.register(ScoreRule)
-class ScoreRuleAdmin(admin.ModelAdmin):
+class ScoreRuleAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     list_display = ["deed", "points"]
     list_editable = ["points"]
 
 
 @admin.register(ScoringSettings)
-class ScoringSettingsAdmin(admin.ModelAdmin):
+class ScoringSettingsAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     """One row: thresholds of the safety-index lights and the weights of the department score."""
 
     def has_add_permission(self, request):
