@@ -5,9 +5,9 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.gis.db import models as gis_models
 from django.utils.translation import gettext_lazy as _
 
+from govgrid.admin import ConfigHistoryMixin
 from govgrid.errors import ActionError
 from grids.actions import check_area_move, move_area
-from govgrid.admin import ConfigHistoryMixin
 from grids.models import Area, Centre, Department, GridProfile, Membership
 
 # No map widget: the admin must work with no internet (OpenLayers comes from a CDN). Boundaries are
