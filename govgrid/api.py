@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from django.http import JsonResponse, UnreadablePostError
+from django.utils.translation import gettext as _
+from rest_framework import pagination, routers
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from govgrid.errors import ActionError
+from govgrid.parsers import BodyTooLarge
+
+# What an id in a URL may look like when the viewset does not say (lookup_value_regex): digits. A
+# word, "1e3" or "%00" then matches no route (a 404) instead of reaching int() in a query (a 500).
+INTEGER_LOOKUP = "[0-9]{1,18}"
+
+
+class ApiRouter(routers.DefaultRouter):
+    """DRF's router with integer ids: a viewset looked up by ``pk``/``id`` matches digits only.
+
+    A viewset looked up by another field (a code) keeps DRF's default pattern; one that sets
+    ``lookup_value_regex`` keeps its own.
+    """
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        lookup_field = getattr(viewset, "lookup_field", "pk")
+        if lookup_field in ("pk", "id") and getattr(viewset, "lookup_value_regex", None) is None:
+            return self._base_pattern.format(
+                lookup_prefix=lookup_prefix,
+                lookup_url_kwarg=getattr(viewset, "lookup_url_kwarg", None) or lookup_field,
+                lookup_value=INTEGER_LOOKUP,
+            )
+        return super().get_lookup_regex(viewset, lookup_prefix)
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -40,6 +72,19 @@ def _first_message(data) -> str:
     return str(data)
 
 
+def _request_error(exc: Exception) -> Exception:
+    """Django's own refusals of a request (raised while a parser reads it) as the API's 4xx."""
+    if isinstance(exc, RequestDataTooBig):
+        return BodyTooLarge(None)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return ParseError(_("The form has too many fields or files."))
+    if isinstance(exc, SuspiciousOperation | BadRequest):
+        return ParseError(_("The request is malformed."))
+    if isinstance(exc, UnreadablePostError):
+        return ParseError(_("The request body could not be read to its end."))
+    return exc
+
+
 def exception_handler(exc, context):
     """Errors as ``{"detail": "<one sentence>", "errors": {field: [messages]}}``.
 
@@ -51,6 +96,7 @@ def exception_handler(exc, context):
         if exc.field:
             body["errors"] = {exc.field: [exc.message]}
         return Response(body, status=exc.status_code)
+    exc = _request_error(exc)
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
     response = drf_exception_handler(exc, context)
@@ -64,3 +110,9 @@ def exception_handler(exc, context):
         body = {"detail": _first_message(errors), "errors": errors}
     response.data = body
     return response
+
+
+def not_found_json() -> JsonResponse:
+    """The API's 404 body: for a route or id that matches nothing (handler404) and a path with NUL."""
+    return JsonResponse({"detail": _("Not found: no such address or object in the API.")}, status=404,
+                        json_dumps_params={"ensure_ascii": False})

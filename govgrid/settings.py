@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "govgrid.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "govgrid.input_guard.InputGuardMiddleware",  # after Locale: its refusals speak the user's language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -250,7 +251,16 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "govgrid.api.exception_handler",
+    # Size, depth and text limits on every body (govgrid.parsers); the negotiation class also hardens a
+    # view that still names DRF's stock parsers.
+    "DEFAULT_PARSER_CLASSES": ["govgrid.parsers.SafeJSONParser", "govgrid.parsers.StrictMultiPartParser",
+                               "govgrid.parsers.SafeFormParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "govgrid.parsers.SafeContentNegotiation",
 }
+# The largest API request body: JSON and plain forms, and multipart bodies that carry photos (a view
+# can narrow either per action: govgrid.parsers.body_limit). Larger bodies answer 413.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 40 * 1024 * 1024, minimum=1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "GovGrid API",
     "DESCRIPTION": "网格化社会治理 — grid finds, centre collects, dispatch, deadline.",

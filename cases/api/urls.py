@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from cases.api import views
+from govgrid.api import ApiRouter
 
-router = DefaultRouter()
+router = ApiRouter()  # ids in URLs are digits: "abc" or "1e3" is a 404, not a 500
 router.register("categories", views.CategoryViewSet, basename="category")
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("notifications", views.NotificationViewSet, basename="notification")

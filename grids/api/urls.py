@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from govgrid.api import ApiRouter
 from grids.api import views
 
-router = DefaultRouter()
+router = ApiRouter()  # ids in URLs are digits: "abc" or "1e3" is a 404, not a 500
 router.register("areas", views.AreaViewSet, basename="area")
 router.register("grids", views.GridViewSet, basename="grid")
 router.register("departments", views.DepartmentViewSet, basename="department")
