@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,10 +15,25 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 732  # two years of days per request: enough for a year on year, and a bound on the rows read
 
 
+# The days a period may name: the years MonthQuerySerializer allows. Far from date.min and date.max, so
+# the arithmetic on a period (its default start, its weeks and months) cannot overflow into a 500.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+class PeriodDateField(serializers.DateField):
+    default_error_messages = {"range": _("The date must lie between {first} and {last}.")}
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not FIRST_DAY <= day <= LAST_DAY:
+            self.fail("range", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())
+        return day
+
+
 class PeriodQuerySerializer(serializers.Serializer):
     area = serializers.CharField(max_length=32, help_text=_("Area code; the figures cover its whole subtree."))
-    start = serializers.DateField(required=False, help_text=_("First local day (default: 29 days before end)."))
-    end = serializers.DateField(required=False, help_text=_("Last local day, included (default: today)."))
+    start = PeriodDateField(required=False, help_text=_("First local day (default: 29 days before end)."))
+    end = PeriodDateField(required=False, help_text=_("Last local day, included (default: today)."))
 
     def validate(self, data):
         end = data.get("end") or timezone.localdate()
