@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from cases import outbox, pipeline
 from cases.models import Attachment, Case, CaseEvent, Dispatch
 from cases.selectors import visible_cases
-from cases.uploads import check_upload
+from cases.uploads import check_upload, prepare_upload
 from govgrid import clock
 from govgrid.errors import ActionError, NotFound
 from grids.models import Area, Centre
@@ -148,12 +148,13 @@ def save(case: Case, *fields: str) -> None:
 
 
 def attach(case: Case, event: CaseEvent, kind: str, files: Iterable, actor) -> list[Attachment]:
+    """Store the photos decoded and cleaned (EXIF and GPS gone, the sniffed type's suffix)."""
     saved = []
     for upload in files:
-        content_type = check_upload(upload)
+        photo = prepare_upload(upload)  # check_files decoded it already: this reuses the result
         saved.append(Attachment.objects.create(
-            case=case, event=event, kind=kind, file=upload, content_type=content_type, size=upload.size,
-            uploaded_by=actor,
+            case=case, event=event, kind=kind, file=photo.file, content_type=photo.content_type,
+            size=photo.file.size, uploaded_by=actor,
         ))
     return saved
 

@@ -41,9 +41,9 @@ def reject_case(case: Case, *, actor, reason: str) -> Case:
 @action
 def merge_case(case: Case, *, actor, master: Case | int, note: str = "") -> Case:
     """合并: a duplicate report points at its master case, an open case the actor can see."""
+    case = reach_and_lock(actor, case, "merge")
     if master is None:
         raise ActionError(_("Choose the case to merge into."), field="master", code="required")
-    case = reach_and_lock(actor, case, "merge")
     master_pk = master.pk if isinstance(master, Case) else master
     if master_pk == case.pk:
         raise ActionError(_("A case cannot be merged into itself."), field="master")

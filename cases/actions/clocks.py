@@ -134,9 +134,9 @@ def hand_down_case(case: Case, *, actor, centre: Centre, note: str = "") -> Case
     """交办: give the case to a centre below the current one that covers the case's grid."""
     from cases import access
 
+    case = reach_and_lock(actor, case, "hand_down")
     if centre is None:
         raise ActionError(_("Choose the centre to hand the case to."), field="centre", code="required")
-    case = reach_and_lock(actor, case, "hand_down")
     target = access.access_hand_down_centre(actor, case, centre)
     return move_to_centre(case, target, Action.HAND_DOWN, actor, note)
 

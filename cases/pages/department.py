@@ -54,17 +54,18 @@ def department_dispatches(user) -> QuerySet[Dispatch]:
 
 def dispatch_clock(dispatch: Dispatch, now: datetime) -> tuple[datetime | None, str]:
     """The deadline this dispatch is working against and its light: signing while dispatched, then
-    handling (dispatch.due_at). The light turns yellow at the category's share of the time used."""
+    handling (dispatch.due_at, in the dispatch's own unit). The light turns yellow at the category's
+    share of that stage's time."""
     case = dispatch.case
     if case.suspended_at is not None:
         return (dispatch.sign_due_at if dispatch.status == DispatchStatus.DISPATCHED else dispatch.due_at), Light.NONE
     if dispatch.status == DispatchStatus.DISPATCHED:
-        due, natural = dispatch.sign_due_at, deadlines.stage_limit(Stage.SIGN).natural
+        stage, due, natural = Stage.SIGN, dispatch.sign_due_at, deadlines.stage_limit(Stage.SIGN).natural
     elif dispatch.status == DispatchStatus.SIGNED:
-        due, natural = dispatch.due_at, deadlines.category_limit(case.category).natural
+        stage, due, natural = Stage.HANDLE, dispatch.due_at, deadlines.dispatch_limit(dispatch).natural
     else:
         return dispatch.due_at, Light.NONE
-    share = case.category.yellow_share or deadlines.default_yellow_share()
+    share = deadlines.yellow_share(case.category, stage)
     warn = deadlines.warn_moment(dispatch.dispatched_at, due, share, natural=natural)
     return due, deadlines.light_at(now, warn, due)
 

@@ -197,8 +197,6 @@ def test_a_stored_attachment_holds_only_the_clean_bytes(tiny_city, categories, s
     assert b"GPSLatitude" not in stored and b"ACME-PHONE" not in stored
 
 
-@pytest.mark.xfail(strict=True, reason="until the actions' attach() stores prepare_upload(upload).file: "
-                                       "then this passes and the marker goes")
 def test_a_photo_reported_over_the_api_is_stored_clean_under_the_sniffed_suffix(tiny_city, categories, api,
                                                                                 settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
