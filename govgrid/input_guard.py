@@ -10,13 +10,16 @@ API are checked by its parsers (govgrid.parsers), which also refuse surrogates.
 - a form posted to a page with NUL in a field: 400 (forms of the API are checked by its parsers: this
   middleware must not read an API body, or DRF would find it consumed);
 - a multipart request to the API with no body at all: 400. DRF would not call any parser and hand the
-  view an empty form, which an action may read as "all of them" (notifications/read/).
+  view an empty form, which an action may read as "all of them" (notifications/read/);
+- a body sent in chunks, without a Content-Length, to the API: 411. Django reads such a body as empty,
+  which is the same silent empty form.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import BadRequest
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 
 from govgrid.api import not_found_json
 from govgrid.parsers import BadMultipart, text_problem
@@ -62,6 +65,8 @@ class InputGuardMiddleware:
             raise BadRequest(bad[1])
         content_type = request.content_type or ""
         if api:
+            if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
+                return _json(411, _("Send the request body with a Content-Length, not in chunks."))
             if content_type == "multipart/form-data" and not _declared_length(request):
                 return _json(400, str(BadMultipart.default_detail))
         elif request.method == "POST" and content_type in FORM_TYPES:

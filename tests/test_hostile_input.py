@@ -120,6 +120,11 @@ ROWS = [
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="ids"\r\n\r\n'.encode(), MULTIPART),
     Row("read: multipart with an empty body", "post", READ, b"", MULTIPART),
     Row("read: multipart with no boundary", "post", READ, multipart(("x", "1")), "multipart/form-data"),
+    # A body in chunks, with no Content-Length: Django reads it as empty, so DRF would see no ids at all.
+    *[Row(f"read: a chunked {kind} body", "post", READ, body, content_type, status=411,
+          headers={"HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_LENGTH": ""})
+      for kind, body, content_type in (("JSON", '{"ids": [1]}', "application/json"),
+                                       ("multipart", multipart(("ids", "1")), MULTIPART))],
     Row("accept: multipart with no closing boundary", "post", CASE + "accept/",
         multipart(("note", "ok"), close=False), MULTIPART),
     Row("report: multipart cut off in a photo", "post", "/api/v1/cases/",
@@ -195,6 +200,22 @@ def test_hostile_input_is_a_4xx_json_error_that_writes_nothing(world, api, row):
     assert response["Content-Type"].startswith("application/json"), response.content[:300]
     detail = response.json()["detail"]
     assert isinstance(detail, str) and CJK.search(detail), detail  # a sentence, in Chinese by default
+    assert snapshot(case) == before
+
+
+@pytest.mark.parametrize(("method", "url", "data", "status"), [
+    ("post", "/login/", {"username": "t1_operator\x00", "password": "pw-t1_operator"}, 400),
+    ("get", "/centre/?q=%00", None, 400),
+    ("get", "/m/%00/", None, 404),
+])
+def test_pages_refuse_nul_too(world, client, method, url, data, status):
+    """Pages get the same guard (as their own 400 and 404 pages): NUL never reaches a query."""
+    city, case = world
+    client.force_login(city.t1_operator)
+    client.raise_request_exception = False
+    before = snapshot(case)
+    response = client.post(url, data) if method == "post" else client.get(url)
+    assert response.status_code == status, response.content[:300]
     assert snapshot(case) == before
 
 
