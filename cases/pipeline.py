@@ -418,3 +418,16 @@ def may_report_in(user, grid) -> bool:
     return Membership.objects.filter(
         user=user, role__in=GRID_ROLES, worker_kind=WorkerKind.MOBILE
     ).exists()
+
+
+def default_verifier_id(case) -> int | None:
+    """Who verifies a case when it is handled: its reporter, when they work the case's grid (who found
+    it checks it); otherwise nobody until the centre assigns someone. One owner per verification."""
+    if case.reporter_id is None:
+        return None
+    from grids.models import Membership
+
+    works_here = Membership.objects.filter(
+        user_id=case.reporter_id, user__is_active=True, role__in=GRID_ROLES, area_id=case.grid_id
+    ).exists()
+    return case.reporter_id if works_here else None

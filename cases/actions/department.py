@@ -28,8 +28,6 @@ from cases.models import Case, Dispatch, ExtensionRequest
 from cases.selectors import suggest_lead_department
 from govgrid.errors import ActionError, NotFound
 from govgrid.workcalendar import TimeUnit
-from grids.choices import GRID_ROLES
-from grids.models import Membership
 
 
 def reach_dispatch(actor, dispatch: Dispatch | int, rule: str) -> tuple[Dispatch, Case]:
@@ -147,17 +145,6 @@ def complete_handling_if_done(case: Case, at: datetime) -> None:
         return
     if all(d.status == DispatchStatus.HANDLED for d in live):
         case.status, case.handled_at = Status.HANDLED, at
-        case.verifier_id = default_verifier_id(case)
+        case.verifier_id = pipeline.default_verifier_id(case)
         start_verify(case, at)
         save(case, "status", "handled_at", "verify_due_at", "verifier", *CLOCK_FIELDS)
-
-
-def default_verifier_id(case: Case) -> int | None:
-    if case.reporter_id is None:
-        return None
-    works_here = Membership.objects.filter(
-        user_id=case.reporter_id, user__is_active=True, role__in=GRID_ROLES, area_id=case.grid_id
-    ).exists()
-    return case.reporter_id if works_here else None
-
-
