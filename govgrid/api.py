@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import (
     BadRequest,
     RequestDataTooBig,
@@ -75,7 +76,7 @@ def _first_message(data) -> str:
 def _request_error(exc: Exception) -> Exception:
     """Django's own refusals of a request (raised while a parser reads it) as the API's 4xx."""
     if isinstance(exc, RequestDataTooBig):
-        return BodyTooLarge(None)
+        return BodyTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         return ParseError(_("The form has too many fields or files."))
     if isinstance(exc, SuspiciousOperation | BadRequest):

@@ -8,7 +8,9 @@ off before its closing boundary as whatever parts arrived — often none, which 
 before any view code runs:
 
 - a body larger than the endpoint's limit: 413 (``API_MAX_BODY_BYTES``; multipart uploads get
-  ``API_MAX_UPLOAD_BYTES``; a view may narrow it per action, see ``body_limit``);
+  ``API_MAX_UPLOAD_BYTES``; a view may narrow it per action, see ``body_limit``). DRF reads a JSON or
+  form body whole before the parser runs, so for those Django's DATA_UPLOAD_MAX_MEMORY_SIZE (set to the
+  same figure) refuses first, also with a 413 (govgrid.api.exception_handler);
 - JSON nested deeper than ``MAX_JSON_DEPTH``, found by a linear scan, never by recursing;
 - a JSON body that is not an object (every endpoint takes named fields);
 - text (keys and values, JSON and form alike) holding NUL or an unpaired surrogate;

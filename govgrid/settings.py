@@ -261,6 +261,9 @@ REST_FRAMEWORK = {
 # can narrow either per action: govgrid.parsers.body_limit). Larger bodies answer 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 40 * 1024 * 1024, minimum=1024)
+# DRF reads a JSON or form body whole (request.body) before any parser sees it, so Django's own cap is
+# the first line for those: the same figure. (For multipart it counts the fields, not the files.)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 SPECTACULAR_SETTINGS = {
     "TITLE": "GovGrid API",
     "DESCRIPTION": "网格化社会治理 — grid finds, centre collects, dispatch, deadline.",
