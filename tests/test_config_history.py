@@ -162,6 +162,28 @@ def test_moving_an_area_records_its_subtree_repathed(tiny_city):
     assert grid_event.centroid is not None
 
 
+def test_bulk_writes_record_each_changed_row(tiny_city):
+    """The triggers run once per statement (seed_city's bulk inserts), and still write one event per row
+    that changed, none for a row an UPDATE left as it was."""
+    from grids.models import Department
+
+    DepartmentEvent = EVENT_MODELS[Department]
+    staff = [tiny_city.nobody, tiny_city.city_official, tiny_city.t1_operator]
+    created = Membership.objects.bulk_create(
+        [Membership(user=user, role=Role.GRID_WORKER, area=tiny_city.g2) for user in staff]
+    )
+    events = EVENT_MODELS[Membership].objects.filter(pgh_obj_id__in=[m.pk for m in created])
+    assert sorted(events.values_list("pgh_label", flat=True)) == ["insert"] * 3
+
+    town1_departments = Department.objects.filter(area=tiny_city.town1)
+    before = DepartmentEvent.objects.count()
+    assert Department.objects.filter(area__path__startswith=tiny_city.district.path).update(is_active=True) == 3
+    assert DepartmentEvent.objects.count() == before  # nothing changed
+    town1_departments.update(is_active=False)
+    changed = DepartmentEvent.objects.filter(pgh_label="update")
+    assert list(changed.values_list("pgh_obj_id", "is_active")) == [(tiny_city.town1_um.pk, False)]
+
+
 def test_settings_changes_are_recorded(admin_client):
     scoring = ScoringSettings.current()
     url = admin_url(scoring, "change")
