@@ -8,27 +8,32 @@ What each event counts (day = the event's local date unless said otherwise; "lea
 department at the time, empty before dispatch):
 
 - report / self_resolve / file: reported +1; self_resolved +1 / filed +1 (no department)
-- accept / reject / merge / escalate: accepted / rejected / merged / escalated +1 (no department)
+- accept / reject / merge / escalate: accepted / rejected / merged / escalated +1 (no department); accept
+  and merge also reported_accepted / reported_merged +1 on the day the case was reported
 - dispatch: dispatched_cases +1 (lead); dispatched +1 for the lead and each assist (its department)
-- return: returned +1 (the returning department); the lead's return cancels the deadline (below)
+- return: returned +1 (the returning department), and dispatched_returned +1 on the day of the dispatch
+  returned (its department); the lead's return cancels the deadline (below)
 - decide_extension, approved: extended +1 (the dispatch's department)
 - any event that makes the case handled (the last feedback, or an assist's return): handled +1, or
   rehandled +1 after a rework; handle_minutes += working minutes since the dispatch or rework (lead)
 - verify: verified +1, or verify_failed +1 and a rework (lead)
-- a rework (failed verification, dissatisfied follow-up): reworked +1 the first time (lead); the
-  handling clock restarts
+- a rework (failed verification, dissatisfied follow-up): reworked +1 the first time (lead), and
+  handled_reworked +1 on the day and department of the case's first handling; the handling clock restarts
 - close: closed +1, and closed_on_time +1 when the payload says on_time (lead)
-- follow_up: surveyed +1; satisfied or basically_satisfied +1; dissatisfied → a rework, and for a
+- follow_up: surveyed +1; satisfied +1 or basically_satisfied +1; dissatisfied → a rework, and for a
   closed case reopened +1 while its closed (and closed_on_time) is taken off the day and department
   it was counted on
 - supervise: supervised +1 (lead)
 - light → red in the handling stage (sent by the sweep): overdue +1 (lead)
 
-Deadline: ``due`` is +1 on the local date of the case's current handling deadline
-(``Case.handle_due_at``), for the lead department, and ``due_suspended`` +1 as well while the case is
-suspended. After every event that can move the deadline (dispatch, sign, return, extension, verify,
-follow-up, suspend, resume) the entry is recomputed from the case; when it changed, −1 goes to the
-old day and +1 to the new one. A lead's return takes it off. The state row remembers where it is.
+Deadline (the cohort of 结案率 and 按期结案率): ``due`` is +1 on the local date of the case's current
+handling deadline (``Case.handle_due_at``), for the lead department; on the same day and department,
+``due_closed`` +1 while the case is closed (and ``due_closed_on_time`` +1 when that closure was on time),
+or else ``due_suspended`` +1 while it is suspended (a closed case is never counted as suspended, so
+due_closed ≤ due − due_suspended on any set of days). After every event that can move the deadline or
+change those flags (dispatch, sign, return, extension, verify, close, follow-up, suspend, resume) the
+entry is recomputed; when it changed, −1 goes to the old one and +1 to the new one. A lead's return
+takes it off. The state row remembers where it is and what it counts.
 
 Report-only and legacy cases: ``filed`` counts report-only cases (the rates subtract it); legacy
 cases are written with ``legacy = true`` and the KPIs keep them out of every rate.
@@ -37,6 +42,7 @@ cases are written with ``legacy = true`` and the KPIs keep them out of every rat
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -53,13 +59,17 @@ WIDTH = len(MEASURE_NAMES)
 
 REPORTED, FILED, SELF_RESOLVED = M["reported"], M["filed"], M["self_resolved"]
 ACCEPTED, REJECTED, MERGED = M["accepted"], M["rejected"], M["merged"]
-DISPATCHED_CASES, DISPATCHED, RETURNED, EXTENDED = (
-    M["dispatched_cases"], M["dispatched"], M["returned"], M["extended"],
+REPORTED_ACCEPTED, REPORTED_MERGED = M["reported_accepted"], M["reported_merged"]
+DISPATCHED_CASES, DISPATCHED, RETURNED, DISPATCHED_RETURNED, EXTENDED = (
+    M["dispatched_cases"], M["dispatched"], M["returned"], M["dispatched_returned"], M["extended"],
 )
-HANDLED, REHANDLED, HANDLE_MINUTES = M["handled"], M["rehandled"], M["handle_minutes"]
+HANDLED, REHANDLED, HANDLED_REWORKED, HANDLE_MINUTES = (
+    M["handled"], M["rehandled"], M["handled_reworked"], M["handle_minutes"],
+)
 VERIFIED, VERIFY_FAILED, REWORKED, REOPENED = M["verified"], M["verify_failed"], M["reworked"], M["reopened"]
-CLOSED, CLOSED_ON_TIME, DUE, DUE_SUSPENDED, OVERDUE = (
-    M["closed"], M["closed_on_time"], M["due"], M["due_suspended"], M["overdue"],
+CLOSED, CLOSED_ON_TIME, OVERDUE = M["closed"], M["closed_on_time"], M["overdue"]
+DUE, DUE_SUSPENDED, DUE_CLOSED, DUE_CLOSED_ON_TIME = (
+    M["due"], M["due_suspended"], M["due_closed"], M["due_closed_on_time"],
 )
 SURVEYED, SATISFIED, BASICALLY_SATISFIED = M["surveyed"], M["satisfied"], M["basically_satisfied"]
 SUPERVISED, ESCALATED = M["supervised"], M["escalated"]
@@ -71,10 +81,11 @@ STATELESS_ACTIONS = INTAKE_ACTIONS | {Action.ACCEPT, Action.REJECT, Action.MERGE
 IGNORED_ACTIONS = frozenset({
     Action.TRIAGE, Action.ATTACH, Action.ASSIGN_VERIFICATION, Action.REQUEST_EXTENSION, Action.HAND_DOWN,
 })
-# Events after which the case's handling deadline may have moved (or been set, or cancelled).
+# Events after which the case's handling deadline may have moved (or been set, or cancelled), or the
+# case been closed, reopened, suspended or resumed: what its deadline entry counts.
 DUE_ACTIONS = frozenset({
-    Action.DISPATCH, Action.SIGN, Action.RETURN, Action.DECIDE_EXTENSION, Action.VERIFY, Action.FOLLOW_UP,
-    Action.SUSPEND, Action.RESUME,
+    Action.DISPATCH, Action.SIGN, Action.RETURN, Action.DECIDE_EXTENSION, Action.VERIFY, Action.CLOSE,
+    Action.FOLLOW_UP, Action.SUSPEND, Action.RESUME,
 })
 
 # (day, department id or None, measure index, amount)
@@ -92,12 +103,18 @@ class CaseState:
     due_day: date | None = None
     due_department_id: int | None = None
     due_suspended: bool = False
+    due_closed: bool = False
+    due_closed_on_time: bool = False
     closed_day: date | None = None
     closed_department_id: int | None = None
     closed_on_time: bool | None = None
+    handled_day: date | None = None
+    handled_department_id: int | None = None
+    dispatch_days: dict[str, str] = dataclasses.field(default_factory=dict)  # dispatch id → ISO day
 
     def copy(self) -> CaseState:
-        return dataclasses.replace(self, dispatch_departments=dict(self.dispatch_departments))
+        return dataclasses.replace(self, dispatch_departments=dict(self.dispatch_departments),
+                                   dispatch_days=dict(self.dispatch_days))
 
     def is_empty(self) -> bool:
         return self == EMPTY_STATE
@@ -105,6 +122,7 @@ class CaseState:
 
 EMPTY_STATE = CaseState()
 STATE_FIELDS = tuple(field.name for field in dataclasses.fields(CaseState))
+JSON_STATE_FIELDS = ("dispatch_departments", "dispatch_days")
 
 
 def is_light_overdue(event: Any) -> bool:
@@ -131,9 +149,10 @@ def event_deltas(state: CaseState, event: Any, case: Any, tz: tzinfo | None = No
     """The measure deltas of one event, updating ``state`` in place.
 
     ``event`` has ``at, action, from_status, to_status, payload`` (a CaseEvent or a row of the
-    rebuild). ``case`` has ``handle_due_at`` and ``suspended_at``: the case as the action left it (live),
-    or as it is now (rebuild). Only the deadline entry reads the case, and the entry after a case's
-    last deadline-moving event is the same either way, because nothing but those events moves it.
+    rebuild). ``case`` has ``reported_at``, ``handle_due_at`` and ``suspended_at``: the case as the action
+    left it (live), or as it is now (rebuild). ``reported_at`` never changes; only the deadline entry
+    reads the other two, and the entry after a case's last deadline-moving event is the same either
+    way, because nothing but those events moves them.
     """
     action = event.action
     day = local_day(event.at, tz)
@@ -150,10 +169,12 @@ def event_deltas(state: CaseState, event: Any, case: Any, tz: tzinfo | None = No
     lead = state.lead_department_id
     if action == Action.ACCEPT:
         add((day, None, ACCEPTED, 1))
+        add((local_day(case.reported_at, tz), None, REPORTED_ACCEPTED, 1))
     elif action == Action.REJECT:
         add((day, None, REJECTED, 1))
     elif action == Action.MERGE:
         add((day, None, MERGED, 1))
+        add((local_day(case.reported_at, tz), None, REPORTED_MERGED, 1))
     elif action == Action.ESCALATE:
         add((day, None, ESCALATED, 1))
     elif action == Action.DISPATCH:
@@ -161,12 +182,17 @@ def event_deltas(state: CaseState, event: Any, case: Any, tz: tzinfo | None = No
         departments = [lead, *payload.get("assists", [])]
         for pk, department in zip(payload.get("dispatches", []), departments, strict=False):
             state.dispatch_departments[str(pk)] = department
+            state.dispatch_days[str(pk)] = day.isoformat()
         state.handle_started_at = event.at
         add((day, lead, DISPATCHED_CASES, 1))
         for department in departments:
             add((day, department, DISPATCHED, 1))
     elif action == Action.RETURN:
         add((day, payload.get("department"), RETURNED, 1))
+        dispatched_on = state.dispatch_days.get(str(payload.get("dispatch")))
+        if dispatched_on is not None:  # unknown only for a dispatch made before this measure existed
+            add((date.fromisoformat(dispatched_on), state.dispatch_departments.get(str(payload.get("dispatch"))),
+                 DISPATCHED_RETURNED, 1))
         if payload.get("role") == DispatchRole.LEAD:
             state.lead_department_id = None
     elif action == Action.DECIDE_EXTENSION:
@@ -204,7 +230,11 @@ def event_deltas(state: CaseState, event: Any, case: Any, tz: tzinfo | None = No
     elif action == Action.LIGHT and is_light_overdue(event):
         add((day, lead, OVERDUE, 1))
     if event.to_status == Status.HANDLED and event.from_status != Status.HANDLED:
-        add((day, lead, HANDLED if state.rework_count == 0 else REHANDLED, 1))
+        if state.rework_count == 0:
+            add((day, lead, HANDLED, 1))
+            state.handled_day, state.handled_department_id = day, lead
+        else:
+            add((day, lead, REHANDLED, 1))
         add((day, lead, HANDLE_MINUTES, working_minutes(state.handle_started_at, event.at)))
     if action in DUE_ACTIONS:
         _move_due(state, case, tz, add)
@@ -215,28 +245,39 @@ def _rework(state: CaseState, event: Any, day: date, lead: int | None, add) -> N
     state.rework_count += 1
     if state.rework_count == 1:
         add((day, lead, REWORKED, 1))
+        if state.handled_day is not None:  # a rework always follows a handling; kept safe for old states
+            add((state.handled_day, state.handled_department_id, HANDLED_REWORKED, 1))
     state.handle_started_at = event.at
 
 
-def _move_due(state: CaseState, case: Any, tz: tzinfo | None, add) -> None:
+def _due_entry(state: CaseState, case: Any, tz: tzinfo | None) -> tuple | None:
+    """(day, department, suspended, closed, closed on time) of the case's deadline entry, or None."""
     if case.handle_due_at is None:
-        new = None
-    else:
-        new = (local_day(case.handle_due_at, tz), state.lead_department_id, case.suspended_at is not None)
-    old = (state.due_day, state.due_department_id, state.due_suspended) if state.due_day is not None else None
+        return None
+    closed = state.closed_day is not None
+    return (local_day(case.handle_due_at, tz), state.lead_department_id,
+            case.suspended_at is not None and not closed, closed, closed and bool(state.closed_on_time))
+
+
+_DUE_FLAGS = ((2, DUE_SUSPENDED), (3, DUE_CLOSED), (4, DUE_CLOSED_ON_TIME))
+
+
+def _move_due(state: CaseState, case: Any, tz: tzinfo | None, add) -> None:
+    new = _due_entry(state, case, tz)
+    old = (
+        (state.due_day, state.due_department_id, state.due_suspended, state.due_closed, state.due_closed_on_time)
+        if state.due_day is not None else None
+    )
     if new == old:
         return
-    if old is not None:
-        add((old[0], old[1], DUE, -1))
-        if old[2]:
-            add((old[0], old[1], DUE_SUSPENDED, -1))
-    if new is not None:
-        add((new[0], new[1], DUE, 1))
-        if new[2]:
-            add((new[0], new[1], DUE_SUSPENDED, 1))
-        state.due_day, state.due_department_id, state.due_suspended = new
-    else:
-        state.due_day, state.due_department_id, state.due_suspended = None, None, False
+    for entry, sign in ((old, -1), (new, 1)):
+        if entry is not None:
+            add((entry[0], entry[1], DUE, sign))
+            for position, measure in _DUE_FLAGS:
+                if entry[position]:
+                    add((entry[0], entry[1], measure, sign))
+    (state.due_day, state.due_department_id, state.due_suspended, state.due_closed,
+     state.due_closed_on_time) = new if new is not None else (None, None, False, False, False)
 
 
 def sum_deltas(deltas: Iterable[Delta]) -> dict[tuple[date, int | None], list[int]]:
@@ -260,10 +301,7 @@ _MEASURE_COLUMNS = ", ".join(MEASURE_NAMES)
 _SOURCE_COLUMNS = ", ".join(f"s.{name}" for name in MEASURE_NAMES)
 _SOURCE_SUMS = ", ".join(f"sum(s.{name})" for name in MEASURE_NAMES)
 _ADD_EXCLUDED = ", ".join(f"{name} = t.{name} + EXCLUDED.{name}" for name in MEASURE_NAMES)
-_STATE_COLUMNS = (
-    "lead_department_id, dispatch_departments, handle_started_at, rework_count, due_day, due_department_id, "
-    "due_suspended, closed_day, closed_department_id, closed_on_time"
-)
+_STATE_COLUMNS = ", ".join(STATE_FIELDS)
 _STATE_SET = ", ".join(f"{name} = EXCLUDED.{name}" for name in _STATE_COLUMNS.split(", "))
 
 # Deltas as arrays (one per column) so the statement's text never changes: one plan, any row count.
@@ -293,11 +331,12 @@ FROM src s CROSS JOIN areas a
 GROUP BY a.id, s.day
 ORDER BY a.id, s.day
 ON CONFLICT (area_id, day, legacy) DO UPDATE SET {_ADD_EXCLUDED}"""
+_STATE_VALUES = ", ".join(
+    f"%({name})s::jsonb" if name in JSON_STATE_FIELDS else f"%({name})s" for name in STATE_FIELDS
+)
 _STATE_INSERT = f"""
 INSERT INTO reports_casecounterstate (case_id, {_STATE_COLUMNS})
-VALUES (%(case)s, %(lead_department_id)s, %(dispatch_departments)s::jsonb, %(handle_started_at)s,
-        %(rework_count)s, %(due_day)s, %(due_department_id)s, %(due_suspended)s, %(closed_day)s,
-        %(closed_department_id)s, %(closed_on_time)s)
+VALUES (%(case)s, {_STATE_VALUES})
 ON CONFLICT (case_id) DO UPDATE SET {_STATE_SET}"""
 
 WRITE_COUNTS = f"WITH {_COUNTS_CTE} {_COUNTS_TAIL}"
@@ -322,22 +361,20 @@ def counts_params(rows: dict[tuple[date, int | None], list[int]], case: Any) -> 
 
 
 def state_params(case_id: int, state: CaseState) -> dict[str, Any]:
-    import json
-
     params = {name: getattr(state, name) for name in STATE_FIELDS}
-    params["dispatch_departments"] = json.dumps(state.dispatch_departments, sort_keys=True)
+    for name in JSON_STATE_FIELDS:
+        params[name] = json.dumps(params[name], sort_keys=True)
     params["case"] = case_id
     return params
 
 
 def state_from_row(row: tuple) -> CaseState:
-    import json
-
     values = dict(zip(STATE_FIELDS, row, strict=True))
-    departments = values["dispatch_departments"]
-    if isinstance(departments, str):
-        departments = json.loads(departments)
-    values["dispatch_departments"] = dict(departments or {})
+    for name in JSON_STATE_FIELDS:
+        value = values[name]
+        if isinstance(value, str):
+            value = json.loads(value)
+        values[name] = dict(value or {})
     return CaseState(**values)
 
 

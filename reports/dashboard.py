@@ -202,15 +202,19 @@ def _c(key: str, label, kind: str = "int") -> Column:
 
 
 def ranking_table(area: Area, start: date, end: date, rows: list[dict] | None = None) -> Table:
-    """Child areas, best on-time closure first (those with nothing due last), with their light."""
+    """Child areas, best on-time closure first (those with nothing due last), with their light.
+
+    Here and in the other tables, the counts beside a rate are its parts (``reports.kpis``): "closed"
+    is the cases due in the period that are closed, not the closures made in it.
+    """
     rows = kpis.kpis(area, start, end, by="area")["rows"] if rows is None else rows
     ranked = []
     for row in rows:
         counts, rates = row["counts"], row["rates"]
         ranked.append({
             "code": row["key"], "name": row["label"], "reported": counts["reported"],
-            "accepted": counts["accepted"], "closed": counts["closed"],
-            "due": counts["due"] - counts["due_suspended"], "closed_on_time": counts["closed_on_time"],
+            "accepted": counts["accepted"], "closed": counts["due_closed"],
+            "due": counts["due"] - counts["due_suspended"], "closed_on_time": counts["due_closed_on_time"],
             "on_time_rate": rates["on_time_rate"], "closure_rate": rates["closure_rate"],
             "overdue": counts["overdue"], "satisfaction_rate": rates["satisfaction_rate"],
             "light": on_time_light(rates["on_time_rate"]),
@@ -222,7 +226,7 @@ def ranking_table(area: Area, start: date, end: date, rows: list[dict] | None = 
         _c("rank", _("Rank")), _c("code", _("Area code"), "text"), _c("name", _("Area"), "text"),
         _c("light", _("Light"), "light"), _c("on_time_rate", _("On-time closure rate"), "rate"),
         _c("closure_rate", _("Closure rate"), "rate"), _c("reported", _("Reported")), _c("accepted", _("Accepted")),
-        _c("due", _("Due")), _c("closed", _("Closed")), _c("closed_on_time", _("Closed on time")),
+        _c("due", _("Due")), _c("closed", _("Due and closed")), _c("closed_on_time", _("Due and closed on time")),
         _c("overdue", _("Went overdue")), _c("satisfaction_rate", _("Satisfaction rate"), "rate"),
     ], ranked)
 
@@ -234,15 +238,15 @@ def category_table(area: Area, start: date, end: date) -> Table:
     families = [{
         "code": row["key"], "name": row["label"], "reported": row["counts"]["reported"],
         "share": round(row["counts"]["reported"] / total, 4) if total else None,
-        "accepted": row["counts"]["accepted"], "closed": row["counts"]["closed"],
-        "closed_on_time": row["counts"]["closed_on_time"], "on_time_rate": row["rates"]["on_time_rate"],
+        "accepted": row["counts"]["accepted"], "due": row["counts"]["due"] - row["counts"]["due_suspended"],
+        "closed_on_time": row["counts"]["due_closed_on_time"], "on_time_rate": row["rates"]["on_time_rate"],
         "overdue": row["counts"]["overdue"],
     } for row in rows]
     families.sort(key=lambda r: (-r["reported"], r["code"]))
     return Table("categories", _("Cases by category"), [
         _c("code", _("Code"), "text"), _c("name", _("Category"), "text"), _c("reported", _("Reported")),
-        _c("share", _("Share of reports"), "rate"), _c("accepted", _("Accepted")), _c("closed", _("Closed")),
-        _c("closed_on_time", _("Closed on time")), _c("on_time_rate", _("On-time closure rate"), "rate"),
+        _c("share", _("Share of reports"), "rate"), _c("accepted", _("Accepted")), _c("due", _("Due")),
+        _c("closed_on_time", _("Due and closed on time")), _c("on_time_rate", _("On-time closure rate"), "rate"),
         _c("overdue", _("Went overdue")),
     ], families)
 
@@ -258,9 +262,9 @@ def department_table(area: Area, start: date, end: date) -> Table:
     return Table("departments", _("Department league table"), [
         _c("rank", _("Rank")), _c("name", _("Department"), "text"), _c("area", _("Serves"), "text"),
         _c("light", _("Light"), "light"), _c("on_time_rate", _("On-time closure rate"), "rate"),
-        _c("due", _("Due")), _c("closed_on_time", _("Closed on time")), _c("dispatched", _("Dispatches")),
-        _c("returned", _("Returned")), _c("dispatch_accuracy", _("Dispatch accuracy"), "rate"),
-        _c("reworked", _("Reworked")), _c("rework_rate", _("Rework rate"), "rate"),
+        _c("due", _("Due")), _c("closed_on_time", _("Due and closed on time")), _c("dispatched", _("Dispatches")),
+        _c("returned", _("Dispatched and returned")), _c("dispatch_accuracy", _("Dispatch accuracy"), "rate"),
+        _c("reworked", _("Handled and reworked")), _c("rework_rate", _("Rework rate"), "rate"),
         _c("satisfaction_rate", _("Satisfaction rate"), "rate"), _c("supervised", _("Supervisions")),
         _c("overdue", _("Went overdue")), _c("avg_handle_hours", _("Average handling (working hours)"), "hours"),
     ], rows)
@@ -269,13 +273,15 @@ def department_table(area: Area, start: date, end: date) -> Table:
 def trend_table(area: Area, start: date, end: date, period: str) -> Table:
     rows = [{
         "period": row["label"], "reported": row["counts"]["reported"], "accepted": row["counts"]["accepted"],
-        "closed": row["counts"]["closed"], "closed_on_time": row["counts"]["closed_on_time"],
+        "due": row["counts"]["due"] - row["counts"]["due_suspended"], "closed": row["counts"]["due_closed"],
+        "closed_on_time": row["counts"]["due_closed_on_time"],
         "overdue": row["counts"]["overdue"], "on_time_rate": row["rates"]["on_time_rate"],
     } for row in kpis.trend(area, start, end, period=period)]
     label = {"day": _("Day"), "week": _("Week from"), "month": _("Month")}[period]
     return Table("trend", _("Trend"), [
         _c("period", label, "text"), _c("reported", _("Reported")), _c("accepted", _("Accepted")),
-        _c("closed", _("Closed")), _c("closed_on_time", _("Closed on time")), _c("overdue", _("Went overdue")),
+        _c("due", _("Due")), _c("closed", _("Due and closed")), _c("closed_on_time", _("Due and closed on time")),
+        _c("overdue", _("Went overdue")),
         _c("on_time_rate", _("On-time closure rate"), "rate"),
     ], rows)
 
@@ -408,7 +414,7 @@ def map_features(area: Area, start: date, end: date, ranking: Table | None = Non
     tolerance = max(extent[2] - extent[0], extent[3] - extent[1]) / 800 if extent else 0.0001
     if area.is_grid:
         totals = kpis.kpis(area, start, end)
-        figures = {area.code: {"reported": totals["counts"]["reported"], "closed": totals["counts"]["closed"],
+        figures = {area.code: {"reported": totals["counts"]["reported"], "closed": totals["counts"]["due_closed"],
                                "on_time_rate": totals["rates"]["on_time_rate"],
                                "light": on_time_light(totals["rates"]["on_time_rate"])}}
         children = Area.objects.filter(pk=area.pk)
@@ -448,8 +454,9 @@ def trend_chart(trend: Table) -> dict[str, Any]:
         "series": [
             {"name": _("Reported"), "type": "bar", "data": [row["reported"] for row in trend.rows]},
             {"name": _("Accepted"), "type": "bar", "data": [row["accepted"] for row in trend.rows]},
-            {"name": _("Closed"), "type": "line", "data": [row["closed"] for row in trend.rows]},
-            {"name": _("Closed on time"), "type": "line", "data": [row["closed_on_time"] for row in trend.rows]},
+            {"name": _("Due and closed"), "type": "line", "data": [row["closed"] for row in trend.rows]},
+            {"name": _("Due and closed on time"), "type": "line",
+             "data": [row["closed_on_time"] for row in trend.rows]},
         ],
     }
 

@@ -471,7 +471,7 @@ def monthly_pdf(area: Area, year: int, month: int, *, user=None, now: datetime |
         ranking = ranking_table(area, start, end)
         indices = {row["area"]["code"]: row for row in scoring.safety_ranking(area, year, month)}
         story.append(Paragraph(_("Ranking of areas by on-time closure"), styles["h2"]))
-        rows = [[_("Rank"), _("Area"), _("Light"), _("On-time closure rate"), _("Reported"), _("Closed"),
+        rows = [[_("Rank"), _("Area"), _("Light"), _("On-time closure rate"), _("Reported"), _("Due and closed"),
                  _("Went overdue"), _("Safety index")]]
         lights = []
         for index, row in enumerate(ranking.rows, 1):
@@ -489,16 +489,16 @@ def monthly_pdf(area: Area, year: int, month: int, *, user=None, now: datetime |
 
     categories = category_table(area, start, end)
     story.append(Paragraph(_("Cases by category"), styles["h2"]))
-    rows = [[_("Category"), _("Reported"), _("Share of reports"), _("Closed"), _("On-time closure rate")]]
+    rows = [[_("Category"), _("Reported"), _("Share of reports"), _("Due"), _("On-time closure rate")]]
     for row in categories.rows:
-        rows.append([row["name"], row["reported"], pct(row["share"]), row["closed"], pct(row["on_time_rate"])])
+        rows.append([row["name"], row["reported"], pct(row["share"]), row["due"], pct(row["on_time_rate"])])
     if len(rows) == 1:
         rows.append([_("No cases in the period."), "", "", "", ""])
     story.append(grid(rows, [0.36, 0.16, 0.16, 0.16, 0.16]))
 
     departments = department_table(area, start, end)
     story.append(Paragraph(_("Department league table"), styles["h2"]))
-    rows = [[_("Rank"), _("Department"), _("On-time closure rate"), _("Dispatches"), _("Returned"),
+    rows = [[_("Rank"), _("Department"), _("On-time closure rate"), _("Dispatches"), _("Dispatched and returned"),
              _("Rework rate"), _("Satisfaction rate"), _("Supervisions")]]
     lights = []
     for index, row in enumerate(departments.rows[:15], 1):

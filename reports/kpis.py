@@ -4,21 +4,32 @@ Every function returns plain dicts and lists (dates as ``date``, rates as floats
 page, an export or the API can render as they are. Periods are local dates, both ends included.
 
 Rates (legacy cases are left out of every count a rate is made from; they come back apart, under
-``legacy``):
+``legacy``). Each rate compares a group of cases (or dispatches) with itself, the group being those
+whose day (below) falls in the period, so every rate stays within 0–100 % over any period:
 
-| rate | formula |
-|---|---|
-| acceptance_rate 立案率 | accepted / (reported − filed − merged − self_resolved) |
-| closure_rate 结案率 | closed / (due − due_suspended) |
-| on_time_rate 按期结案率 | closed_on_time / (due − due_suspended) |
-| rework_rate 返工率 | reworked (cases with ≥ 1 rework) / handled (cases handled) |
-| dispatch_accuracy 准确派遣率 | (dispatched − returned) / dispatched, per dispatch |
-| self_resolution_rate 自处置率 | self_resolved / (reported − filed) |
-| satisfaction_rate 满意率 | (satisfied + basically_satisfied) / surveyed |
-| avg_handle_hours 平均处置时长 | handle_minutes / (handled + rehandled) / 60, in working hours |
+- acceptance_rate 立案率 = accepted / (reported − report-only − merged)
+  = reported_accepted / (reported − filed − reported_merged); group: day reported
+- closure_rate 结案率 = closed / (due − suspended)
+  = due_closed / (due − due_suspended); group: day of the handling deadline
+- on_time_rate 按期结案率 = closed on time / (due − suspended)
+  = due_closed_on_time / (due − due_suspended); group: day of the handling deadline
+- rework_rate 返工率 = reworked / handled
+  = handled_reworked / handled; group: day first handled
+- dispatch_accuracy 准确派遣率 = dispatches not returned / dispatches
+  = (dispatched − dispatched_returned) / dispatched; group: day of the dispatch
+- self_resolution_rate 自处置率 = self-resolved / (reported − report-only)
+  = self_resolved / (reported − filed); group: day reported
+- satisfaction_rate 满意率 = satisfied / surveyed
+  = satisfied / surveyed; group: day of the follow-up call
+- avg_handle_hours 平均处置时长 = handle_minutes / (handled + rehandled) / 60, in working hours
 
-A division by zero gives ``None``. Closure and on-time rates divide closures in the period by
-deadlines in the period, so a period that closes many cases due later can pass 100 %.
+"Due" is the case's current handling deadline; "closed" means closed now (a reopened case no longer
+counts), and a closed case is never counted as suspended. "Satisfied" is 满意 only: 基本满意 is
+counted apart (``basically_satisfied``) and is not in the rate. Self-resolved cases are in the
+acceptance rate's denominator (they were reported and not merged) and are never accepted.
+
+A division by zero gives ``None``. The other counts (accepted, closed, closed_on_time, returned,
+reworked, …) are what happened on each day: the work done in a period, not rates' parts.
 """
 
 from __future__ import annotations
@@ -62,18 +73,18 @@ def _ratio(numerator: int, denominator: int, digits: int = 4) -> float | None:
 
 
 def rates(counts: dict[str, int]) -> dict[str, float | None]:
-    """The rates of §7 from a dict of summed measures."""
+    """The rates of §7 from a dict of summed measures (the table above)."""
     c = counts
     due = c["due"] - c["due_suspended"]
     handlings = c["handled"] + c["rehandled"]
     return {
-        "acceptance_rate": _ratio(c["accepted"], c["reported"] - c["filed"] - c["merged"] - c["self_resolved"]),
-        "closure_rate": _ratio(c["closed"], due),
-        "on_time_rate": _ratio(c["closed_on_time"], due),
-        "rework_rate": _ratio(c["reworked"], c["handled"]),
-        "dispatch_accuracy": _ratio(c["dispatched"] - c["returned"], c["dispatched"]),
+        "acceptance_rate": _ratio(c["reported_accepted"], c["reported"] - c["filed"] - c["reported_merged"]),
+        "closure_rate": _ratio(c["due_closed"], due),
+        "on_time_rate": _ratio(c["due_closed_on_time"], due),
+        "rework_rate": _ratio(c["handled_reworked"], c["handled"]),
+        "dispatch_accuracy": _ratio(c["dispatched"] - c["dispatched_returned"], c["dispatched"]),
         "self_resolution_rate": _ratio(c["self_resolved"], c["reported"] - c["filed"]),
-        "satisfaction_rate": _ratio(c["satisfied"] + c["basically_satisfied"], c["surveyed"]),
+        "satisfaction_rate": _ratio(c["satisfied"], c["surveyed"]),
         "avg_handle_hours": round(c["handle_minutes"] / handlings / 60, 2) if handlings > 0 else None,
     }
 
@@ -275,7 +286,10 @@ def department_league(area: Area | str, start: date, end: date) -> list[dict[str
 
     Per department: dispatches and returns (accuracy), cases due and closed on time, rework,
     satisfaction, supervisions received, deadlines missed and extensions. Counts are those of cases
-    in the area, so a district department seen from a town shows that town's share.
+    in the area, so a district department seen from a town shows that town's share. The counts beside
+    each rate are its parts: ``returned`` = dispatches of the period returned since, ``due`` = cases due
+    in the period less the suspended ones, ``closed`` and ``closed_on_time`` = of those, closed (on
+    time), ``reworked`` = cases first handled in the period that were reworked since.
     """
     area = resolve_area(area)
     _check_period(start, end)
@@ -287,11 +301,12 @@ def department_league(area: Area | str, start: date, end: date) -> list[dict[str
         league.append({
             "department": {"id": department.pk, "name": department.name, "kind": department.kind,
                            "area": department.area.name},
-            "dispatched": counts["dispatched"], "returned": counts["returned"],
+            "dispatched": counts["dispatched"], "returned": counts["dispatched_returned"],
             "dispatch_accuracy": row_rates["dispatch_accuracy"],
-            "due": counts["due"] - counts["due_suspended"], "closed": counts["closed"],
-            "closed_on_time": counts["closed_on_time"], "on_time_rate": row_rates["on_time_rate"],
-            "handled": counts["handled"], "reworked": counts["reworked"], "rework_rate": row_rates["rework_rate"],
+            "due": counts["due"] - counts["due_suspended"], "closed": counts["due_closed"],
+            "closed_on_time": counts["due_closed_on_time"], "on_time_rate": row_rates["on_time_rate"],
+            "handled": counts["handled"], "reworked": counts["handled_reworked"],
+            "rework_rate": row_rates["rework_rate"],
             "surveyed": counts["surveyed"], "satisfaction_rate": row_rates["satisfaction_rate"],
             "supervised": counts["supervised"], "overdue": counts["overdue"], "extended": counts["extended"],
             "avg_handle_hours": row_rates["avg_handle_hours"],

@@ -14,6 +14,12 @@ inside the action's own transaction, to two tables:
 ``CaseCounterState`` remembers, per case, what the mapping needs from earlier events (where its
 deadline is counted, its lead department, when its handling started), so that a moved deadline can be
 taken off the day it was counted on. ``CounterDrift`` records each nightly rebuild's comparison.
+
+Most measures count what happened on the day. The rates of §7 need some counted on the day of the
+case (or dispatch) they are about instead, so that a rate over any period compares a group of cases
+with itself and stays within 0–100 %: ``due_*`` on the day of the case's handling deadline,
+``reported_*`` on the day it was reported, ``handled_reworked`` on the day it was first handled,
+``dispatched_returned`` on the day of the dispatch (see ``reports.counters``).
 """
 
 from __future__ import annotations
@@ -30,12 +36,16 @@ MEASURES: tuple[tuple[str, str], ...] = (
     ("accepted", _("accepted")),  # 立案
     ("rejected", _("rejected")),  # 不予立案
     ("merged", _("merged")),  # 合并
+    ("reported_accepted", _("reported and accepted")),  # of the cases reported on the day, accepted since
+    ("reported_merged", _("reported and merged")),  # of the cases reported on the day, merged since
     ("dispatched_cases", _("cases dispatched")),  # on the lead department
     ("dispatched", _("dispatches")),  # one per department (lead and assists): dispatch accuracy
     ("returned", _("dispatches returned")),  # 退单, on the returning department
+    ("dispatched_returned", _("dispatched and returned")),  # of the dispatches of the day, returned since
     ("extended", _("extensions approved")),  # 延期, on the dispatch's department
     ("handled", _("handled")),  # first handling of a case (处置完毕)
     ("rehandled", _("handled again after rework")),
+    ("handled_reworked", _("handled and reworked")),  # of the cases first handled on the day, reworked since
     ("handle_minutes", _("handling time (working minutes)")),  # dispatch (or rework) → handled
     ("verified", _("verified")),  # 核查通过
     ("verify_failed", _("failed verification")),  # 核查不通过
@@ -44,7 +54,9 @@ MEASURES: tuple[tuple[str, str], ...] = (
     ("closed", _("closed")),  # 结案 (net of reopening: taken off the day it was closed)
     ("closed_on_time", _("closed on time")),  # 按期结案
     ("due", _("due")),  # 应结案: cases whose handling deadline falls on the day
-    ("due_suspended", _("due but suspended")),  # of those, cases suspended now (挂起)
+    ("due_suspended", _("due but suspended")),  # of those, cases suspended now (挂起), unless closed
+    ("due_closed", _("due and closed")),  # of those, cases closed now (结案率's numerator)
+    ("due_closed_on_time", _("due and closed on time")),  # of those, closed on time (按期结案率's numerator)
     ("overdue", _("went overdue")),  # handling deadline passed while open (red light)
     ("surveyed", _("follow-up calls")),  # 回访
     ("satisfied", _("satisfied")),  # 满意
@@ -64,12 +76,16 @@ class Measures(models.Model):
     accepted = models.IntegerField(_("accepted"), default=0)
     rejected = models.IntegerField(_("rejected"), default=0)
     merged = models.IntegerField(_("merged"), default=0)
+    reported_accepted = models.IntegerField(_("reported and accepted"), default=0)
+    reported_merged = models.IntegerField(_("reported and merged"), default=0)
     dispatched_cases = models.IntegerField(_("cases dispatched"), default=0)
     dispatched = models.IntegerField(_("dispatches"), default=0)
     returned = models.IntegerField(_("dispatches returned"), default=0)
+    dispatched_returned = models.IntegerField(_("dispatched and returned"), default=0)
     extended = models.IntegerField(_("extensions approved"), default=0)
     handled = models.IntegerField(_("handled"), default=0)
     rehandled = models.IntegerField(_("handled again after rework"), default=0)
+    handled_reworked = models.IntegerField(_("handled and reworked"), default=0)
     handle_minutes = models.BigIntegerField(_("handling time (working minutes)"), default=0)
     verified = models.IntegerField(_("verified"), default=0)
     verify_failed = models.IntegerField(_("failed verification"), default=0)
@@ -79,6 +95,8 @@ class Measures(models.Model):
     closed_on_time = models.IntegerField(_("closed on time"), default=0)
     due = models.IntegerField(_("due"), default=0)
     due_suspended = models.IntegerField(_("due but suspended"), default=0)
+    due_closed = models.IntegerField(_("due and closed"), default=0)
+    due_closed_on_time = models.IntegerField(_("due and closed on time"), default=0)
     overdue = models.IntegerField(_("went overdue"), default=0)
     surveyed = models.IntegerField(_("follow-up calls"), default=0)
     satisfied = models.IntegerField(_("satisfied"), default=0)
@@ -156,9 +174,15 @@ class CaseCounterState(models.Model):
     due_day = models.DateField(_("due counted on"), null=True, blank=True)
     due_department_id = models.BigIntegerField(_("due counted for department"), null=True, blank=True)
     due_suspended = models.BooleanField(_("due counted as suspended"), default=False)
+    due_closed = models.BooleanField(_("due counted as closed"), default=False)
+    due_closed_on_time = models.BooleanField(_("due counted as closed on time"), default=False)
     closed_day = models.DateField(_("closure counted on"), null=True, blank=True)
     closed_department_id = models.BigIntegerField(_("closure counted for department"), null=True, blank=True)
     closed_on_time = models.BooleanField(_("closure counted as on time"), null=True, blank=True)
+    handled_day = models.DateField(_("first handling counted on"), null=True, blank=True)
+    handled_department_id = models.BigIntegerField(_("first handling counted for department"), null=True,
+                                                   blank=True)
+    dispatch_days = models.JSONField(_("day of each dispatch"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("case counter state")
@@ -194,6 +218,9 @@ class CounterDrift(models.Model):
         return f"{self.started_at:%Y-%m-%d %H:%M} · {self.cells}"
 
 
+SCORING_SETTINGS_PK = 1
+
+
 class ScoringSettings(models.Model):
     """One row of thresholds and weights an administrator tunes (the admin shows it as a single form)."""
 
@@ -219,8 +246,11 @@ class ScoringSettings(models.Model):
 
     @classmethod
     def current(cls) -> ScoringSettings:
-        settings, _created = cls.objects.get_or_create(pk=1)
-        return settings
+        """The row (migration 0003 seeds it), or unsaved defaults if an administrator deleted it.
+
+        A read never writes: creating or changing the row is ``reports.actions.update_scoring_settings``.
+        """
+        return cls.objects.filter(pk=SCORING_SETTINGS_PK).first() or cls(pk=SCORING_SETTINGS_PK)
 
 
 class SafetyIndicator(models.Model):

@@ -37,7 +37,7 @@ from reports.models import MEASURE_NAMES, CounterDrift
 
 logger = logging.getLogger(__name__)
 
-CaseRow = namedtuple("CaseRow", "id area_path category_id channel is_legacy handle_due_at suspended_at")
+CaseRow = namedtuple("CaseRow", "id area_path category_id channel is_legacy reported_at handle_due_at suspended_at")
 EventRow = namedtuple("EventRow", "case_id at action from_status to_status payload")
 
 DIMENSIONS = {
@@ -47,13 +47,22 @@ DIMENSIONS = {
 TABLES = {"daily": "reports_dailycount", "area": "reports_areadailycount"}
 TEMP_TABLES = ("rb_cells", "rb_states", "rb_paths", "rb_daily", "rb_area", "rb_fix_daily", "rb_fix_area",
                "rb_fix_state")
-STATE_COLUMNS = ("lead_department_id", "dispatch_departments", "handle_started_at", "rework_count", "due_day",
-                 "due_department_id", "due_suspended", "closed_day", "closed_department_id", "closed_on_time")
-# A state row that is missing reads as the empty state.
-STATE_NORMAL = ("{p}lead_department_id, coalesce({p}dispatch_departments, '{{}}'::jsonb), {p}handle_started_at, "
-                "coalesce({p}rework_count, 0), {p}due_day, {p}due_department_id, coalesce({p}due_suspended, false), "
-                "{p}closed_day, {p}closed_department_id, {p}closed_on_time")
-
+STATE_COLUMNS = counters.STATE_FIELDS
+# The SQL type of each state column (as in the model).
+_STATE_TYPES = {
+    "lead_department_id": "bigint", "dispatch_departments": "jsonb", "handle_started_at": "timestamptz",
+    "rework_count": "integer", "due_day": "date", "due_department_id": "bigint", "due_suspended": "boolean",
+    "due_closed": "boolean", "due_closed_on_time": "boolean", "closed_day": "date",
+    "closed_department_id": "bigint", "closed_on_time": "boolean", "handled_day": "date",
+    "handled_department_id": "bigint", "dispatch_days": "jsonb",
+}
+# A missing state row reads as the empty state: these columns' empty values (the others are NULL).
+_STATE_EMPTY = {"dispatch_departments": "'{{}}'::jsonb", "dispatch_days": "'{{}}'::jsonb", "rework_count": "0",
+                "due_suspended": "false", "due_closed": "false", "due_closed_on_time": "false"}
+STATE_NORMAL = ", ".join(
+    f"coalesce({{p}}{name}, {_STATE_EMPTY[name]})" if name in _STATE_EMPTY else f"{{p}}{name}"
+    for name in STATE_COLUMNS
+)
 
 @dataclass
 class RebuildResult:
@@ -130,12 +139,8 @@ def _create_temp_tables() -> None:
             f"CREATE TEMP TABLE rb_cells (area_path text, day date, category_id bigint, department_id bigint, "
             f"channel text, legacy boolean, {measure_columns})"
         )
-        cursor.execute(
-            "CREATE TEMP TABLE rb_states (case_id bigint PRIMARY KEY, lead_department_id bigint, "
-            "dispatch_departments jsonb, handle_started_at timestamptz, rework_count integer, due_day date, "
-            "due_department_id bigint, due_suspended boolean, closed_day date, closed_department_id bigint, "
-            "closed_on_time boolean)"
-        )
+        state_columns = ", ".join(f"{name} {_STATE_TYPES[name]}" for name in STATE_COLUMNS)
+        cursor.execute(f"CREATE TEMP TABLE rb_states (case_id bigint PRIMARY KEY, {state_columns})")
 
 
 def _drop_temp_tables(cursor=None) -> None:
@@ -172,11 +177,13 @@ def _replay(result: RebuildResult, chunk: int) -> None:
     with connection.cursor() as cursor:
         while True:
             cursor.execute(
-                f"SELECT id, area_path, category_id, channel, is_legacy, {_MICROSECONDS.format('handle_due_at')}, "
-                f"suspended_at IS NOT NULL FROM cases_case WHERE id > %s ORDER BY id LIMIT %s", [last_id, chunk],
+                f"SELECT id, area_path, category_id, channel, is_legacy, {_MICROSECONDS.format('reported_at')}, "
+                f"{_MICROSECONDS.format('handle_due_at')}, suspended_at IS NOT NULL "
+                f"FROM cases_case WHERE id > %s ORDER BY id LIMIT %s", [last_id, chunk],
             )
             cases = [
-                CaseRow(row[0], row[1], row[2], row[3], row[4], _moment(row[5]), True if row[6] else None)
+                CaseRow(row[0], row[1], row[2], row[3], row[4], _moment(row[5]), _moment(row[6]),
+                        True if row[7] else None)
                 for row in cursor.fetchall()
             ]
             if not cases:
@@ -217,9 +224,11 @@ def _replay(result: RebuildResult, chunk: int) -> None:
 
 
 def _state_values(state: counters.CaseState) -> tuple:
-    values = [getattr(state, name) for name in counters.STATE_FIELDS]
-    values[1] = json.dumps(state.dispatch_departments, sort_keys=True)
-    return tuple(values)
+    return tuple(
+        json.dumps(getattr(state, name), sort_keys=True) if name in counters.JSON_STATE_FIELDS
+        else getattr(state, name)
+        for name in counters.STATE_FIELDS
+    )
 
 
 def _text(value: Any) -> str:

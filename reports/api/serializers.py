@@ -114,15 +114,16 @@ class DepartmentInfoSerializer(serializers.Serializer):
 
 class DepartmentRowSerializer(serializers.Serializer):
     department = DepartmentInfoSerializer()
-    dispatched = serializers.IntegerField()
-    returned = serializers.IntegerField()
+    dispatched = serializers.IntegerField(help_text=_("Dispatches made in the period."))
+    returned = serializers.IntegerField(help_text=_("Of those dispatches, the ones returned since."))
     dispatch_accuracy = serializers.FloatField(allow_null=True)
-    due = serializers.IntegerField()
-    closed = serializers.IntegerField()
-    closed_on_time = serializers.IntegerField()
+    due = serializers.IntegerField(help_text=_("Cases whose handling deadline falls in the period, less the "
+                                               "suspended ones."))
+    closed = serializers.IntegerField(help_text=_("Of those cases, the ones closed."))
+    closed_on_time = serializers.IntegerField(help_text=_("Of those cases, the ones closed on time."))
     on_time_rate = serializers.FloatField(allow_null=True)
-    handled = serializers.IntegerField()
-    reworked = serializers.IntegerField()
+    handled = serializers.IntegerField(help_text=_("Cases first handled in the period."))
+    reworked = serializers.IntegerField(help_text=_("Of those cases, the ones reworked since."))
     rework_rate = serializers.FloatField(allow_null=True)
     surveyed = serializers.IntegerField()
     satisfaction_rate = serializers.FloatField(allow_null=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from cases import actions
 from cases.actions import event_recorded
-from cases.models import CaseEvent
+from cases.models import Case, CaseEvent
 from govgrid.errors import Conflict
 from govgrid.workcalendar import TimeUnit
 from reports import kpis
@@ -131,6 +132,102 @@ def test_a_dissatisfied_call_reopens_a_closed_case_and_takes_its_closure_back(ti
     reopened = counts(tiny_city.city, scenario.at(13, 9).date())
     assert (reopened["reopened"], reopened["reworked"], reopened["surveyed"]) == (1, 1, 1)
     assert rebuild_counters(repair=False).clean
+
+
+def handled_case(city, categories, **limit):
+    case = scenario.report(city, categories)
+    op = city.t1_operator
+    actions.accept_case(case, actor=op)
+    actions.dispatch_case(case, actor=op, lead=city.town1_um, **limit)
+    actions.sign_dispatch(live_lead(case), actor=city.handler)
+    actions.feedback_dispatch(live_lead(case), actor=city.handler, note="已处理")
+    return case
+
+
+def due_figures(city, case):
+    case.refresh_from_db()
+    figures = counts(city, local_date(case.handle_due_at))
+    return tuple(figures[name] for name in ("due", "due_suspended", "due_closed", "due_closed_on_time"))
+
+
+def test_a_closed_case_counts_as_closed_on_its_deadlines_day_and_the_reopening_takes_it_back(
+        tiny_city, categories, clock):
+    case = handled_case(tiny_city, categories, time_limit=Decimal(2), time_unit=TimeUnit.WORKING_DAYS)
+    due_day = local_date(Case.objects.get(pk=case.pk).handle_due_at)
+    assert due_day == scenario.at(14, 9).date()
+    actions.verify_case(case, actor=tiny_city.g1_worker, passed=True, photos=[scenario.photo()])
+    assert due_figures(tiny_city.city, case) == (1, 0, 0, 0)
+    actions.close_case(case, actor=tiny_city.t1_operator)
+    assert due_figures(tiny_city.city, case) == (1, 0, 1, 1)
+    rates = kpis.kpis(tiny_city.city, due_day, due_day)["rates"]
+    assert (rates["closure_rate"], rates["on_time_rate"]) == (1.0, 1.0)
+    # The closure was made today, but the rates belong to the deadline's day: today's rate is empty.
+    assert kpis.kpis(tiny_city.city, clock_day(), clock_day())["rates"]["closure_rate"] is None
+    clock.move_to(scenario.at(13, 9))
+    actions.follow_up(case, actor=tiny_city.t1_operator, satisfaction="dissatisfied")  # rework, a new deadline
+    assert nonzero(counts(tiny_city.city, due_day)) == {}
+    assert due_figures(tiny_city.city, case) == (1, 0, 0, 0)
+    assert rebuild_counters(repair=False).clean
+
+
+def test_a_case_closed_while_suspended_is_not_counted_as_suspended(tiny_city, categories, clock):
+    # The pipeline may refuse to close a suspended case; the counters stay right whichever it does.
+    case = handled_case(tiny_city, categories)
+    op = tiny_city.t1_operator
+    actions.verify_case(case, actor=tiny_city.g1_worker, passed=True, photos=[scenario.photo()])
+    actions.suspend_case(case, actor=op, reason="等待裁定")
+    assert due_figures(tiny_city.city, case) == (1, 1, 0, 0)
+    with contextlib.suppress(Conflict):
+        actions.close_case(case, actor=op)
+    case.refresh_from_db()
+    if case.status == "closed":
+        assert due_figures(tiny_city.city, case) == (1, 0, 1, 1)
+    clock.move_to(scenario.at(14, 9))
+    actions.resume_case(case, actor=op)
+    if case.status != "closed":
+        actions.close_case(case, actor=op)
+    assert due_figures(tiny_city.city, case) == (1, 0, 1, 1)
+    case.refresh_from_db()
+    day = local_date(case.handle_due_at)
+    assert kpis.kpis(tiny_city.city, day, day)["rates"]["closure_rate"] == 1.0
+    assert rebuild_counters(repair=False).clean
+
+
+def test_the_cohort_parts_follow_the_report_the_first_handling_and_the_dispatch(tiny_city, categories, clock):
+    op = tiny_city.t1_operator
+    accepted, merged = scenario.report(tiny_city, categories), scenario.report(tiny_city, categories)
+    case = handled_case(tiny_city, categories)
+    clock.move_to(scenario.at(13, 9))  # everything below happens a day later
+    actions.accept_case(accepted, actor=op)
+    actions.merge_case(merged, actor=op, master=accepted)
+    actions.verify_case(case, actor=tiny_city.g1_worker, passed=False, note="未处理完", photos=[scenario.photo()])
+    actions.dispatch_case(accepted, actor=op, lead=tiny_city.town1_um)
+    clock.move_to(scenario.at(14, 9))
+    actions.return_dispatch(live_lead(accepted), actor=tiny_city.handler, reason="不属本部门")
+    monday, tuesday = clock_day(), scenario.at(13, 9).date()
+    first = counts(tiny_city.city, monday)
+    assert (first["reported"], first["reported_accepted"], first["reported_merged"], first["accepted"]) == (3, 2, 1, 1)
+    assert (first["handled"], first["handled_reworked"], first["reworked"]) == (1, 1, 0)
+    assert (first["dispatched"], first["dispatched_returned"]) == (1, 0)
+    second = counts(tiny_city.city, tuesday)
+    assert (second["accepted"], second["merged"], second["reworked"], second["dispatched"]) == (1, 1, 1, 1)
+    assert (second["reported_accepted"], second["handled_reworked"], second["dispatched_returned"]) == (0, 0, 1)
+    assert counts(tiny_city.city, scenario.at(14, 9).date())["returned"] == 1
+    rates = kpis.kpis(tiny_city.city, monday, monday)["rates"]
+    assert (rates["acceptance_rate"], rates["rework_rate"]) == (1.0, 1.0)  # 2 of 3 − 1 merged; 1 of 1
+    assert kpis.kpis(tiny_city.city, tuesday, tuesday)["rates"]["dispatch_accuracy"] == 0.0
+    assert rebuild_counters(repair=False).clean
+
+
+def test_satisfaction_counts_only_satisfied(tiny_city, categories, clock):
+    for answer in ("satisfied", "basic"):
+        case = handled_case(tiny_city, categories)
+        actions.verify_case(case, actor=tiny_city.g1_worker, passed=True, photos=[scenario.photo()])
+        actions.follow_up(case, actor=tiny_city.t1_operator, satisfaction=answer)
+    figures = kpis.kpis(tiny_city.city, clock_day(), clock_day())
+    assert (figures["counts"]["surveyed"], figures["counts"]["satisfied"],
+            figures["counts"]["basically_satisfied"]) == (2, 1, 1)
+    assert figures["rates"]["satisfaction_rate"] == 0.5
 
 
 def test_counters_roll_back_with_the_action(tiny_city, categories, clock):

@@ -69,7 +69,7 @@ def test_ranking_csv_and_xlsx_match_the_page_and_the_kpis(week, tiny_city, engli
     for row, shown in zip(rows, page, strict=True):
         figures = expected[row["Area code"]]
         assert int(row["Reported"]) == figures["counts"]["reported"] == shown["reported"]
-        assert int(row["Closed on time"]) == figures["counts"]["closed_on_time"] == shown["closed_on_time"]
+        assert int(row["Due and closed on time"]) == figures["counts"]["due_closed_on_time"] == shown["closed_on_time"]
         rate = figures["rates"]["on_time_rate"]
         assert row["On-time closure rate (%)"] == ("" if rate is None else str(round(rate * 100, 1)))
     assert rows[0]["Light"] == "yellow" and rows[1]["Light"] == ""
@@ -109,11 +109,12 @@ def test_categories_departments_and_trend_exports(week, tiny_city, english):
     league = kpis.department_league(tiny_city.city, START, END)
     assert [r["Department"] for r in departments] == [d["department"]["name"] for d in league]
     assert [int(r["Dispatches"]) for r in departments] == [d["dispatched"] for d in league]
-    assert [int(r["Returned"]) for r in departments] == [d["returned"] for d in league]
+    assert [int(r["Dispatched and returned"]) for r in departments] == [d["returned"] for d in league]
 
     trend = read_csv(client.get("/reports/export/trend.csv", {**params, "period": "week"}))
-    assert [(r["Week from"], r["Reported"], r["Closed"]) for r in trend] == [
-        ("2026-09-28", "9", "2"), ("2026-10-05", "0", "2")]
+    # due 28 Sep–4 Oct: I and B, both closed; 5–11 Oct: G (after its rework) and A, both closed
+    assert [(r["Week from"], r["Reported"], r["Due"], r["Due and closed"]) for r in trend] == [
+        ("2026-09-28", "9", "2", "2"), ("2026-10-05", "0", "2", "2")]
     page = client.get("/reports/", {**params, "period": "week"}).context["trend"].rows
     assert [row["reported"] for row in page] == [9, 0]
 

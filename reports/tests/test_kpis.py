@@ -35,7 +35,8 @@ def test_city_counts_and_rates(week, tiny_city):
 
 def test_legacy_cases_are_counted_apart_and_left_out_of_every_rate(week, tiny_city):
     legacy = kpis.kpis(tiny_city.city, START, END)["legacy"]
-    assert {name: value for name, value in legacy.items() if value} == {"reported": 1, "accepted": 1}
+    assert {name: value for name, value in legacy.items() if value} == {"reported": 1, "accepted": 1,
+                                                                        "reported_accepted": 1}
 
 
 def test_every_level_of_the_path_has_the_same_figures_for_a_case_inside_it(week, tiny_city):
@@ -62,11 +63,18 @@ def test_breakdown_by_child_area(week, tiny_city):
 
 
 def test_on_time_closure_in_a_shorter_period(week, tiny_city):
-    # 8–9 Oct: A and B closed (A on time); due: G (8 Oct, after its rework) and A (9 Oct).
+    # 8–9 Oct: A and B closed (A on time); due: G (8 Oct, after its rework) and A (9 Oct), both closed on
+    # time. The rates are about the cases due in the period, not the closures made in it: B (due 2 Oct,
+    # closed late on 8 Oct) is in the 30 Sep–4 Oct figures.
     result = kpis.kpis(tiny_city.city, date(2026, 10, 8), date(2026, 10, 9))
     counts, rates = result["counts"], result["rates"]
     assert (counts["closed"], counts["closed_on_time"], counts["due"]) == (2, 1, 2)
-    assert rates["closure_rate"] == 1.0 and rates["on_time_rate"] == 0.5
+    assert (counts["due_closed"], counts["due_closed_on_time"]) == (2, 2)
+    assert rates["closure_rate"] == 1.0 and rates["on_time_rate"] == 1.0
+    before = kpis.kpis(tiny_city.city, date(2026, 9, 30), date(2026, 10, 4))
+    figures = before["counts"]
+    assert (figures["due"], figures["due_closed"], figures["due_closed_on_time"]) == (2, 2, 1)
+    assert before["rates"]["on_time_rate"] == 0.5
     assert rates["acceptance_rate"] is None  # nothing reported in the period: no division by zero
 
 
@@ -127,8 +135,8 @@ def test_change_from_previous_period(week, tiny_city):
     reported = tiles["counts"]["reported"]
     assert (reported["current"], reported["previous"], reported["ratio"]) == (0, 9, -1.0)
     on_time = tiles["rates"]["on_time_rate"]
-    # now: 1 of 2 due (A 9 Oct, G 8 Oct); before: 2 closed on time of 2 due (I 30 Sep, B 2 Oct)
-    assert (on_time["current"], on_time["previous"], on_time["delta"]) == (0.5, 1.0, -0.5)
+    # now: A (due 9 Oct) and G (8 Oct), both closed on time; before: I (30 Sep) on time, B (2 Oct) late
+    assert (on_time["current"], on_time["previous"], on_time["delta"]) == (1.0, 0.5, 0.5)
 
 
 def test_top_overdue_reads_open_cases_past_their_deadline(tiny_city, categories):
