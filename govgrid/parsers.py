@@ -185,35 +185,53 @@ class SafeFormParser(parsers.FormParser):
 
 
 class _GuardedStream:
-    """Counts what Django's multipart parser reads and watches for the closing boundary.
+    """Counts what Django's multipart parser reads: bytes, parts, and the closing boundary.
 
-    The closing delimiter ``--<boundary>--`` must appear (after a line break, or at the very start of an
-    empty form). Django's parser stops quietly at the end of the input whatever it held, so this is the
-    one place a cut-off body can be told from a complete one.
+    Django's parser stops quietly at the end of the input whatever it held, and skips a part it cannot
+    name (no headers, no field name), so this is the one place a cut-off or garbled body can be told
+    from a complete one. The closing delimiter ``--<boundary>--`` must appear after a line break (or
+    at the very start of an empty form).
     """
 
     def __init__(self, stream, limit: int, boundary: bytes):
         self.stream = stream
         self.limit = limit
         self.read_bytes = 0
-        self.closing = b"--" + boundary + b"--"
-        self.closed = False
+        self.needles = {
+            "delimiter": b"\n--" + boundary,  # every part's, and the closing one
+            "closing": b"\n--" + boundary + b"--",
+            # A file input left empty comes as a part with an empty filename, which Django rightly skips.
+            "empty_file": b'filename=""',
+        }
+        self.counts = dict.fromkeys(self.needles, 0)
+        self._keep = max(len(needle) for needle in self.needles.values()) - 1
         self._tail = b"\r\n"  # as if a line break preceded the body
+
+    @property
+    def closed(self) -> bool:
+        return self.counts["closing"] > 0
+
+    @property
+    def parts(self) -> int:
+        """Parts that Django should have turned into a field or a file."""
+        return self.counts["delimiter"] - self.counts["closing"] - self.counts["empty_file"]
 
     def read(self, size: int = -1) -> bytes:
         chunk = self.stream.read(size) if size is not None and size >= 0 else self.stream.read()
         self.read_bytes += len(chunk)
         if self.read_bytes > self.limit:
             raise BodyTooLarge(self.limit)
-        if not self.closed and chunk:
+        if chunk and not self.closed:
             window = self._tail + chunk
-            self.closed = b"\n" + self.closing in window
-            self._tail = window[-(len(self.closing) + 1):]
+            for name, needle in self.needles.items():
+                # What lies wholly in the tail was counted with the previous chunk.
+                self.counts[name] += window.count(needle) - self._tail.count(needle)
+            self._tail = window[-self._keep:]
         return chunk
 
 
 class StrictMultiPartParser(parsers.MultiPartParser):
-    """Multipart forms with the upload size limit, a required closing boundary and clean text."""
+    """Multipart forms with the upload size limit, every part named, the closing boundary, clean text."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
@@ -223,13 +241,16 @@ class StrictMultiPartParser(parsers.MultiPartParser):
         if not boundary:
             raise BadMultipart()
         guarded = _GuardedStream(stream, limit, boundary)
-        result = super().parse(guarded, media_type, parser_context)
-        if not guarded.closed:
-            # Drain what the parser left (it stops at the closing boundary or the end) to be sure.
-            while not guarded.closed and guarded.read(64 * 1024):
-                pass
-            if not guarded.closed:
-                raise BadMultipart()
+        try:
+            result = super().parse(guarded, media_type, parser_context)
+        except ParseError:  # DRF's wraps Django's MultiPartParserError in an English sentence
+            raise BadMultipart() from None
+        while not guarded.closed and guarded.read(64 * 1024):
+            pass  # the parser normally reads to the end; make sure
+        parsed = sum(len(values) for _, values in result.data.lists())
+        parsed += sum(len(values) for _, values in result.files.lists())
+        if not guarded.closed or parsed < guarded.parts:
+            raise BadMultipart()
         check_text(dict(result.data.lists()))
         check_text([upload.name for upload in result.files.values()])
         return result

@@ -120,6 +120,10 @@ ROWS = [
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="ids"\r\n\r\n'.encode(), MULTIPART),
     Row("read: multipart with an empty body", "post", READ, b"", MULTIPART),
     Row("read: multipart with no boundary", "post", READ, multipart(("x", "1")), "multipart/form-data"),
+    Row("read: multipart with a part that has no headers", "post", READ,
+        f"--{BOUNDARY}\r\n\r\n1\r\n--{BOUNDARY}--\r\n".encode(), MULTIPART),
+    Row("read: multipart with a part that has no name", "post", READ,
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data\r\n\r\n1\r\n--{BOUNDARY}--\r\n".encode(), MULTIPART),
     # A body in chunks, with no Content-Length: Django reads it as empty, so DRF would see no ids at all.
     *[Row(f"read: a chunked {kind} body", "post", READ, body, content_type, status=411,
           headers={"HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_LENGTH": ""})
@@ -256,8 +260,11 @@ def test_well_formed_requests_still_work(world, api):
     assert client.post(READ, {"ids": [first]}, format="json").json() == {"marked": 1}
     response = client.generic("POST", READ, multipart(), content_type=MULTIPART)  # an empty form, complete
     assert response.json() == {"marked": 1}
+    empty_file_input = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="photos"; filename=""\r\n'
+                        "Content-Type: application/octet-stream\r\n\r\n\r\n").encode()
     response = client.generic("POST", f"/api/v1/cases/{case.pk}/supervise/",
-                              multipart(("level", "yellow"), ("note", "请加快")), content_type=MULTIPART)
+                              empty_file_input + multipart(("level", "yellow"), ("note", "请加快")),
+                              content_type=MULTIPART)
     assert response.status_code == 200 and response.json()["supervision"] == "yellow", response.content
     response = client.post(f"/api/v1/cases/{case.pk}/accept/", "note=%E5%B1%9E%E5%AE%9E",
                            content_type="application/x-www-form-urlencoded")
