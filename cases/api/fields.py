@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -40,3 +42,16 @@ class ScopedRelatedField(serializers.RelatedField):
         return value.pk if self.value_type is int else getattr(value, "username", str(value))
 
     default_error_messages = {"incorrect_type": "Incorrect type. Expected an id, received {data_type}."}
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedIdField(ScopedRelatedField):
+    """An object named by its id."""
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ScopedUsernameField(ScopedRelatedField):
+    """A person named by their username."""
+
+    def __init__(self, **kwargs):
+        super().__init__(value_type=str, **kwargs)

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 
 from cases import access, pipeline
-from cases.api.fields import ScopedRelatedField
+from cases.api.fields import ScopedIdField, ScopedUsernameField
 from cases.choices import Satisfaction, Supervision
 from cases.models import Attachment, Case, CaseEvent, Category, Dispatch, ExtensionRequest, Notification
 from govgrid.workcalendar import TimeUnit
@@ -135,17 +135,17 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class MergeSerializer(NoteSerializer):
-    master = ScopedRelatedField(choices=access.master_cases_for,
+    master = ScopedIdField(choices=access.master_cases_for,
                                 find=lambda user, case, value: access.access_master_case(user, case, value),
                                 label=_("master case"))
 
 
 class DispatchInputSerializer(NoteSerializer):
-    lead = ScopedRelatedField(choices=access.dispatch_targets_for,
+    lead = ScopedIdField(choices=access.dispatch_targets_for,
                               find=lambda user, case, value: access.access_department(user, case, value, field="lead"),
                               label=_("lead department"))
     assists = serializers.ListField(
-        child=ScopedRelatedField(
+        child=ScopedIdField(
             choices=access.dispatch_targets_for,
             find=lambda user, case, value: access.access_department(user, case, value, field="assists")),
         required=False, default=list, max_length=20, label=_("assisting departments"),
@@ -162,7 +162,7 @@ def _own_dispatches(user, case):
 
 
 class DispatchRefSerializer(NoteSerializer):
-    dispatch = ScopedRelatedField(
+    dispatch = ScopedIdField(
         choices=_own_dispatches, find=access.access_dispatch, required=False, label=_("dispatch"),
         help_text=_("Which of the case's dispatches; defaults to the one of your department."),
     )
@@ -187,13 +187,13 @@ def _pending_extensions(user, case):
 
 
 class ExtensionDecisionSerializer(NoteSerializer):
-    extension = ScopedRelatedField(choices=_pending_extensions, find=access.access_extension, label=_("extension"))
+    extension = ScopedIdField(choices=_pending_extensions, find=access.access_extension, label=_("extension"))
     approve = serializers.BooleanField(label=_("approve"))
 
 
 class VerifierSerializer(serializers.Serializer):
-    verifier = ScopedRelatedField(
-        choices=lambda user, case: access.verifiers_for(case), find=access.access_verifier, value_type=str,
+    verifier = ScopedUsernameField(
+        choices=lambda user, case: access.verifiers_for(case), find=access.access_verifier,
         label=_("verifier"), help_text=_("The username of a grid worker of the case's grid."),
     )
 
@@ -208,7 +208,7 @@ class FollowUpSerializer(NoteSerializer):
 
 
 class HandDownSerializer(NoteSerializer):
-    centre = ScopedRelatedField(choices=lambda user, case: access.hand_down_targets_for(case),
+    centre = ScopedIdField(choices=lambda user, case: access.hand_down_targets_for(case),
                                 find=access.access_hand_down_centre, label=_("centre"))
 
 

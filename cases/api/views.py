@@ -12,7 +12,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from cases import access, actions, pipeline
@@ -20,8 +19,7 @@ from cases.api import serializers as s
 from cases.api.filters import CaseFilterSet
 from cases.models import Case, Category, Dispatch, ExtensionRequest, Notification
 from cases.selectors import visible_cases
-
-PARSERS = [JSONParser, MultiPartParser, FormParser]
+from govgrid.parsers import API_PARSERS
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="The input is not valid: which field and why."),
@@ -63,7 +61,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     filterset_class = CaseFilterSet
     ordering = "-id"
-    parser_classes = PARSERS
+    parser_classes = API_PARSERS
+    upload_actions = {"create", "feedback", "verify", "photos"}  # the rest get the JSON body limit
 
     def get_queryset(self):
         queryset = visible_cases(self.request.user).select_related("category", "grid", "centre")

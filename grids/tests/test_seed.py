@@ -224,10 +224,17 @@ def test_demo_logins_hold_their_roles(demo: SeedResult, client) -> None:
     assert list(user_model.objects.filter(is_staff=True).values_list("username", flat=True)) == ["admin"]
     assert user_model.objects.get(username="admin").is_superuser
     for username in [*expected, "worker2", "w990101001001001a"]:
-        assert client.login(username=username, password=DEFAULT_DEMO_PASSWORD), username
-    assert not client.login(username="worker", password="wrong")
+        assert client.login(request=login_request(), username=username, password=DEFAULT_DEMO_PASSWORD), username
+    assert not client.login(request=login_request(), username="worker", password="wrong")
     # One hash shared by every synthetic user: it was computed once.
     assert user_model.objects.values("password").distinct().count() == 1
+
+
+def login_request():
+    """django-axes checks every login against its request (the address it locks out)."""
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/login/")
 
 
 @pytest.mark.django_db
@@ -235,7 +242,7 @@ def test_demo_password_comes_from_the_environment(monkeypatch, client) -> None:
     monkeypatch.setenv("DEMO_PASSWORD", "another-secret-42")
     result = seed_city("demo")
     assert result.password == "another-secret-42"
-    assert client.login(username="operator", password="another-secret-42")
+    assert client.login(request=login_request(), username="operator", password="another-secret-42")
 
 
 # --- the command ----------------------------------------------------------------------------------
