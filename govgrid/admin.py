@@ -11,11 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from govgrid import workcalendar
-from govgrid.history import object_history
+from govgrid.history import model_events, model_history, object_history
 from govgrid.models import WorkdayOverride
 
 
@@ -35,6 +36,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ConfigHistoryMixin:
     """The change page's "History" shows the configuration history (govgrid.history) instead of the admin's
     own log: every recorded change, made here or anywhere else, with who, when and each field before and after.
+    The list page gets a "History" button too: every change of the model's rows, deleted rows included.
 
     ``history_children`` adds the changes of child rows edited inline on the page, as (model, foreign key)
     pairs, e.g. a category's lead departments.
@@ -42,6 +44,20 @@ class ConfigHistoryMixin:
 
     history_children: tuple[tuple[type[models.Model], str], ...] = ()
     history_per_page = 50
+    change_list_template = "admin/config_history_change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        # Before the admin's own: its "<path:object_id>/" would take "history/" for an object id.
+        name = f"{self.opts.app_label}_{self.opts.model_name}_model_history"
+        return [path("history/", self.admin_site.admin_view(self.model_history_view), name=name), *super().get_urls()]
+
+    def model_history_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        paginator = self.get_paginator(request, model_events(self.model), self.history_per_page)
+        page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
+        title = _("Change history: %s") % self.opts.verbose_name_plural
+        return self._history_response(request, page, model_history(self.model, page.object_list), title, None)
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
                      ) -> HttpResponse:
@@ -52,18 +68,25 @@ class ConfigHistoryMixin:
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         paginator = self.get_paginator(request, object_history(obj, self.history_children), self.history_per_page)
-        entries = paginator.get_page(request.GET.get(PAGE_VAR, 1))
+        page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
+        return self._history_response(request, page, page.object_list, _("Change history: %s") % obj, obj,
+                                      extra_context)
+
+    def _history_response(self, request: HttpRequest, page: Any, entries: list[Any], title: str,
+                          obj: models.Model | None, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        paginator = page.paginator
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Change history: %s") % obj,
+            "title": title,
             "subtitle": None,
+            "page": page,
             "entries": entries,
-            "page_range": paginator.get_elided_page_range(entries.number),
+            "page_range": paginator.get_elided_page_range(page.number),
             "page_var": PAGE_VAR,
-            "pagination_required": paginator.count > self.history_per_page,
-            "module_name": str(opts.verbose_name_plural).capitalize(),
+            "pagination_required": paginator.num_pages > 1,
+            "module_name": str(self.opts.verbose_name_plural).capitalize(),
             "object": obj,
-            "opts": opts,
+            "opts": self.opts,
             "preserved_filters": self.get_preserved_filters(request),
             **(extra_context or {}),
         }

@@ -101,10 +101,18 @@ BASELINE = "baseline"
 
 # Showing the history ------------------------------------------------------------------------------------
 
-# How a child row is named on its parent's history page (a user's memberships, a category's leads).
+# How a row is named from its snapshot (the row itself may be gone) on a list of many rows' changes.
 SUBJECT_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
-    Membership: ("role", "area", "department"),
-    CategoryLead: ("level", "department_kind"),
+    Area: ("name", "code"),
+    Centre: ("name",),
+    Department: ("area", "name"),
+    Membership: ("user", "role", "area", "department"),
+    Category: ("code", "name"),
+    CategoryLead: ("category", "level", "department_kind"),
+    WorkdayOverride: ("date",),
+    ScoringSettings: (),
+    SafetyIndicator: ("name",),
+    ScoreRule: ("deed",),
 }
 
 ACTION_LABELS = {
@@ -141,26 +149,53 @@ def object_history(obj: models.Model, children: Sequence[tuple[type[models.Model
     ``children`` names tracked models and their foreign key to ``obj``'s model (``(Membership, "user")``):
     their rows are found through the snapshots, so a deleted child still shows.
     """
-    sources: list[tuple[type[models.Model], models.QuerySet, bool]] = []
+    sources: list[tuple[type[models.Model], models.QuerySet, str]] = []
     if (own := EVENT_MODELS.get(type(obj))) is not None:  # a user's page shows only their memberships
-        sources.append((own, own.objects.filter(pgh_obj_id=obj.pk), False))
+        sources.append((own, own.objects.filter(pgh_obj_id=obj.pk), ""))
     for child, fk_name in children:
         event_model = EVENT_MODELS[child]
         attname = child._meta.get_field(fk_name).attname
-        sources.append((event_model, event_model.objects.filter(**{attname: obj.pk}), True))
+        sources.append((event_model, event_model.objects.filter(**{attname: obj.pk}), fk_name))
     entries: list[HistoryEntry] = []
-    for event_model, events, is_child in sources:
+    for event_model, events, parent_fk in sources:
         entries.extend(_entries(event_model, list(events.select_related("pgh_context").order_by("pgh_id")),
-                                is_child=is_child))
+                                parent_fk=parent_fk))
     entries.sort(key=lambda entry: (entry.at, entry.pgh_id), reverse=True)
     _attach_users(entries)
     return entries
 
 
-def _entries(event_model: type[models.Model], events: list[Any], *, is_child: bool) -> list[HistoryEntry]:
-    """Each event against the previous snapshot of the same row: the "before" of a change."""
+def model_events(tracked: type[models.Model]) -> models.QuerySet:
+    """Every recorded change of one tracked model, newest first: what ``model_history`` pages through."""
+    return EVENT_MODELS[tracked].objects.order_by("-pgh_id")
+
+
+def model_history(tracked: type[models.Model], page: Sequence[Any]) -> list[HistoryEntry]:
+    """One page of ``model_events``, each against the previous snapshot of its row, deleted rows included."""
+    if not page:
+        return []
+    event_model = EVENT_MODELS[tracked]
+    wanted = {event.pgh_id for event in page}
+    # The page's rows' events up to the page's newest: each event's "before" is among them.
+    events = event_model.objects.filter(
+        pgh_obj_id__in={event.pgh_obj_id for event in page}, pgh_id__lte=max(wanted)
+    ).select_related("pgh_context").order_by("pgh_id")
+    entries = [entry for entry in _entries(event_model, list(events), parent_fk="", named=True)
+               if entry.pgh_id in wanted]
+    entries.sort(key=lambda entry: entry.pgh_id, reverse=True)
+    _attach_users(entries)
+    return entries
+
+
+def _entries(event_model: type[models.Model], events: list[Any], *, parent_fk: str,
+             named: bool = False) -> list[HistoryEntry]:
+    """Each event against the previous snapshot of the same row: the "before" of a change.
+
+    ``parent_fk`` names a child row's key to the page's object: the same on every row, so not shown.
+    Child rows, and every row when ``named``, are named in the entry's subject.
+    """
     tracked = event_model.pgh_tracked_model
-    fields = [tracked._meta.get_field(name) for name in RECORDED_FIELDS[tracked] if name != "id"]
+    fields = [tracked._meta.get_field(name) for name in RECORDED_FIELDS[tracked] if name not in ("id", parent_fk)]
     labels = _related_labels(fields, events)
     previous: dict[Any, Any] = {}
     entries = []
@@ -172,20 +207,20 @@ def _entries(event_model: type[models.Model], events: list[Any], *, is_child: bo
             if event.pgh_label == "update" and before is not None:
                 old = getattr(before, model_field.attname)
                 if old != new:
-                    changes.append(FieldChange(str(model_field.verbose_name), _shown(model_field, old, labels),
+                    changes.append(FieldChange(_label(model_field), _shown(model_field, old, labels),
                                                _shown(model_field, new, labels)))
-            elif new not in (None, ""):
+            elif new not in (None, "", [], {}):
                 # A whole row: created (after), deleted (before), or an update with no earlier snapshot,
                 # where which fields changed is unknown.
                 shown = _shown(model_field, new, labels)
                 before_after = (shown, "") if event.pgh_label == "delete" else ("", shown)
-                changes.append(FieldChange(str(model_field.verbose_name), *before_after))
+                changes.append(FieldChange(_label(model_field), *before_after))
         metadata = event.pgh_context.metadata if event.pgh_context_id else {}
         entries.append(HistoryEntry(
             at=event.pgh_created_at,
             pgh_id=event.pgh_id,
             action=str(ACTION_LABELS.get(event.pgh_label, event.pgh_label)),
-            subject=_subject(tracked, event, labels) if is_child else "",
+            subject=_subject(tracked, event, labels, skip=parent_fk) if parent_fk or named else "",
             user=metadata.get("user"),
             url=metadata.get("url") or "",
             changes=changes,
@@ -194,12 +229,13 @@ def _entries(event_model: type[models.Model], events: list[Any], *, is_child: bo
     return entries
 
 
-def _subject(tracked: type[models.Model], event: Any, labels: dict) -> str:
-    """A child row's name from its snapshot (the row itself may be gone)."""
+def _subject(tracked: type[models.Model], event: Any, labels: dict, *, skip: str = "") -> str:
+    """A row's name from its snapshot (the row itself may be gone)."""
     parts = [
         _shown(model_field, value, labels)
         for name in SUBJECT_FIELDS.get(tracked, ())
-        if (value := getattr(event, (model_field := tracked._meta.get_field(name)).attname)) not in (None, "")
+        if name != skip
+        and (value := getattr(event, (model_field := tracked._meta.get_field(name)).attname)) not in (None, "")
     ]
     return f"{tracked._meta.verbose_name} {' · '.join(parts) or f'#{event.pgh_obj_id}'}"
 
@@ -217,6 +253,13 @@ def _related_labels(fields: Iterable[models.Field], events: list[Any]) -> dict[t
         for model, pks in wanted.items() if pks
         for row in model._default_manager.filter(pk__in=pks)
     }
+
+
+def _label(model_field: models.Field) -> str:
+    """The field's label; a foreign key declared without one is named after the model it points at."""
+    if model_field.is_relation and model_field.verbose_name == model_field.name.replace("_", " "):
+        return str(model_field.related_model._meta.verbose_name)
+    return str(model_field.verbose_name)
 
 
 def _shown(model_field: models.Field, value: Any, labels: dict) -> str:

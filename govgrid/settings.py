@@ -307,6 +307,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # pgtrigger logs each of the history's triggers at INFO every time migrate (re)installs them.
+    "loggers": {"pgtrigger": {"level": "WARNING"}},
 }
 
 # Configuration history (govgrid.history): the event models all live in govgrid, and their triggers sit on

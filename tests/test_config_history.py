@@ -137,6 +137,23 @@ def test_a_membership_change_shows_on_the_users_page_and_its_own(admin_client, t
     assert "网格员 · A-1 (980101001001001)" in user_page  # which membership changed
 
 
+def test_the_list_page_history_shows_every_row_deleted_ones_too(admin_client, street_litter):
+    """Deleting a category leaves no page of its own: the categories' History button shows it."""
+    changelist = admin_client.get(reverse("admin:cases_category_changelist")).content.decode()
+    history_url = reverse("admin:cases_category_model_history")
+    assert history_url in changelist
+    doomed = Category.objects.create(code="0199", name="临时类别", parent=street_litter.parent,
+                                     time_limit=Decimal("1"), time_unit="working_days")
+    delete_url = admin_url(doomed, "delete")
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 302
+    assert not Category.objects.filter(pk=doomed.pk).exists()
+
+    html = admin_client.get(history_url).content.decode()
+    assert "已删除" in html and "0199 临时类别" in html and "root" in html and delete_url in html
+    assert "暴露垃圾" in html  # the other categories' changes are there too
+    assert html.index("已删除") < html.index("已创建")  # newest first
+
+
 def test_the_history_speaks_english_on_request(admin_client, street_litter):
     WorkdayOverride.objects.create(date=date(2027, 10, 9), is_workday=True, note="调休")
     override = WorkdayOverride.objects.get()
