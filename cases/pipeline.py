@@ -105,20 +105,22 @@ class Rule:
         return bool(self.dispatch_statuses)
 
     def describe(self) -> str:
-        """The rule in words, for the API's OpenAPI description of its endpoint."""
-        statuses = ", ".join(str(Status(s).label) for s in self.statuses)
-        parts = [f"{_('Allowed from')}: {statuses}.", f"{_('Who')}: {', '.join(ACTOR_LABELS[a] for a in self.who)}."]
+        """The rule in words, for the OpenAPI description of its endpoint (developers read it: English)."""
+        parts = [f"Allowed from: {', '.join(self.statuses) or 'a new report'}.",
+                 f"Who: {', '.join(ACTOR_LABELS[a] for a in self.who)}."]
         if self.dispatch_statuses:
-            states = ", ".join(str(DispatchStatus(s).label) for s in self.dispatch_statuses)
-            parts.append(f"{_('Dispatch must be')}: {states}.")
+            parts.append(f"Their dispatch must be: {', '.join(self.dispatch_statuses)}.")
         if self.to and self.to != "*":
-            parts.append(f"{_('Moves to')}: {Status(self.to).label}.")
+            parts.append(f"Moves to: {self.to}.")
         if self.requires:
-            parts.append(f"{_('Requires')}: {', '.join(self.requires)}.")
+            parts.append(f"Requires: {', '.join(self.requires)}.")
+        if self.guards:
+            parts.append(f"Only when: {', '.join(self.guards)}.")
         if self.running:
-            parts.append(_("Not while the case is suspended."))
+            parts.append("Not while the case is suspended.")
         if self.clocks:
-            parts.append(f"{_('Clocks')}: " + ", ".join(f"{s or 'all'} {c}" for s, c in self.clocks.items()) + ".")
+            effects = ", ".join(f"{stage or 'every'} clock: {effect}" for stage, effect in self.clocks.items())
+            parts.append(f"Clocks: {effects}.")
         return " ".join(parts)
 
 
