@@ -1,8 +1,10 @@
-"""Admin: the counters and the drift checks, read-only (only the pipeline's events change them)."""
+"""Admin: the counters and the drift checks, read-only (only the pipeline's events change them); the
+settings an administrator tunes, written through ``reports.actions``."""
 
 from django.contrib import admin
 
 from govgrid.admin import ConfigHistoryMixin, ReadOnlyAdmin
+from reports import actions
 from reports.models import (
     MEASURE_NAMES,
     AreaDailyCount,
@@ -46,16 +48,34 @@ class CounterDriftAdmin(ReadOnlyAdmin):
     date_hierarchy = "started_at"
 
 
+class ActionsAdmin(admin.ModelAdmin):
+    """Saves and deletes (one row, or the list's bulk delete) through the model's actions, named here."""
+
+    save_action = delete_action = ""
+
+    def save_model(self, request, obj, form, change):
+        getattr(actions, self.save_action)(obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        getattr(actions, self.delete_action)(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            getattr(actions, self.delete_action)(obj, actor=request.user)
+
+
 @admin.register(SafetyIndicator)
-class SafetyIndicatorAdmin(ConfigHistoryMixin, admin.ModelAdmin):
+class SafetyIndicatorAdmin(ConfigHistoryMixin, ActionsAdmin):
     list_display = ["name", "measure", "family_code", "weight", "is_active", "sort_order"]
     list_editable = ["weight", "is_active", "sort_order"]
+    save_action, delete_action = "save_safety_indicator", "delete_safety_indicator"
 
 
 @admin.register(ScoreRule)
-class ScoreRuleAdmin(ConfigHistoryMixin, admin.ModelAdmin):
+class ScoreRuleAdmin(ConfigHistoryMixin, ActionsAdmin):
     list_display = ["deed", "points"]
     list_editable = ["points"]
+    save_action, delete_action = "save_score_rule", "delete_score_rule"
 
 
 @admin.register(ScoringSettings)
@@ -67,3 +87,7 @@ class ScoringSettingsAdmin(ConfigHistoryMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        actions.update_scoring_settings(actor=request.user,
+                                        **{name: getattr(obj, name) for name in actions.SETTINGS_FIELDS})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from reports.rebuild import rebuild_counters as rebuild
+from reports import actions
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=600, max_retries=5,
@@ -15,7 +15,7 @@ def rebuild_counters() -> dict[str, int | bool]:
 
     Idempotent: a second run finds nothing to repair. Actions are never blocked (reports.rebuild).
     """
-    result = rebuild()
+    result = actions.rebuild_counters(actor=None)
     return {
         "cases": result.cases, "events": result.events, "daily_rows": result.daily_rows,
         "area_rows": result.area_rows, "states": result.states, "cells": result.cells, "repaired": result.repaired,

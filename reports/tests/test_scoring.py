@@ -12,7 +12,8 @@ from cases.tests.conftest import photo
 from grids.choices import Role
 from grids.models import Membership
 from reports import scoring
-from reports.models import SafetyIndicator, ScoreRule, ScoringSettings
+from reports.actions import update_scoring_settings
+from reports.models import SafetyIndicator, ScoreRule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 G1 = {"lon": 113.005, "lat": 23.005}
@@ -42,9 +43,7 @@ def test_safety_index_per_10000_residents(tiny_city, categories, frozen):
     assert index["indicators"][0]["points_off"] == pytest.approx(8.33)
     assert index["score"] == pytest.approx(91.7)
     assert index["light"] == "green"
-    settings = ScoringSettings.current()
-    settings.safety_green_min = Decimal(95)
-    settings.save()
+    update_scoring_settings(actor=None, safety_green_min=Decimal(95))
     assert scoring.safety_index(tiny_city.city, 2026, 11)["light"] == "yellow"
     ranking = scoring.safety_ranking(tiny_city.district, 2026, 11)
     assert [row["area"]["code"] for row in ranking] == ["980101002", "980101001"]  # Town Two had no case
