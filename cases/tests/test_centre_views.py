@@ -28,7 +28,10 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 
 def report(city, categories, *, reporter=None, where=G1, category=None, text="路边有一堆暴露垃圾") -> Case:
-    reporter = reporter or (city.g3_worker if where is G3 else city.g1_worker)
+    # Each grid's own worker reports there; grid A-2 has none, so town one's centre takes it (a worker
+    # reporting outside their own grids is refused).
+    if reporter is None:
+        reporter = city.g3_worker if where is G3 else city.t1_operator if where is G2 else city.g1_worker
     case, _created = actions.report_case(reporter=reporter, category=category or categories.garbage,
                                          description=text, **where)
     return case
@@ -62,7 +65,10 @@ def handled(city, categories, **kwargs) -> Case:
 
 
 def verified(city, categories, **kwargs) -> Case:
+    """Verified by g1_worker: the verifier of a case they reported, else named by the centre first."""
     case = handled(city, categories, **kwargs)
+    if case.verifier_id is None:
+        case = actions.assign_verification(case, actor=city.t1_operator, verifier=city.g1_worker)
     return actions.verify_case(case, actor=city.g1_worker, passed=True, photos=[photo()])
 
 
@@ -175,7 +181,9 @@ def test_approvals_list_what_waits_for_the_centre(client, tiny_city, categories)
                                           unit=TimeUnit.WORKING_DAYS, reason="需协调环卫车辆")
     returned = dispatched(tiny_city, categories, text="派错了")
     actions.return_dispatch(lead_dispatch(returned), actor=tiny_city.handler, reason="不属于本部门职责")
-    to_assign = handled(tiny_city, categories, text="待指派核查")
+    # Reported by the centre, so no grid worker verifies it by default: the centre assigns one.
+    to_assign = handled(tiny_city, categories, reporter=tiny_city.t1_operator, text="待指派核查")
+    own_verifier = handled(tiny_city, categories, text="网格员自己核查")
     to_close = verified(tiny_city, categories, text="待结案")
     t2_handled = accepted(tiny_city, categories, where=G3, text="二镇待派遣")
 
@@ -183,6 +191,7 @@ def test_approvals_list_what_waits_for_the_centre(client, tiny_city, categories)
     assert f'id="row-extension-{extension.pk}"' in page and "需协调环卫车辆" in page
     assert f'id="row-returned-{returned.pk}"' in page and "不属于本部门职责" in page
     assert f'id="row-verification-{to_assign.pk}"' in page
+    assert f'id="row-verification-{own_verifier.pk}"' not in page  # its reporter verifies it
     assert f'id="row-closing-{to_close.pk}"' in page
     assert t2_handled.number not in page
 

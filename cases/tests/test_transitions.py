@@ -84,7 +84,12 @@ def handled(city, cats, **extra) -> Case:
 
 
 def verified(city, cats, **extra) -> Case:
-    return actions.verify_case(handled(city, cats, **extra), actor=city.g1_worker, passed=True, photos=[photo()])
+    """Handled and verified on site by g1_worker: the default verifier of a case they reported, else
+    named by the centre (a case reported by anyone else has no verifier until the centre assigns one)."""
+    case = handled(city, cats, **extra)
+    if case.verifier_id is None:
+        case = actions.assign_verification(case, actor=city.t1_operator, verifier=city.g1_worker)
+    return actions.verify_case(case, actor=city.g1_worker, passed=True, photos=[photo()])
 
 
 def hotline_case_verified(city, cats) -> Case:
@@ -128,10 +133,25 @@ def test_feedback_before_signing_is_409(tiny_city, categories, api):
 
 
 def test_verifying_a_case_not_handled_is_409(tiny_city, categories, api):
-    case = in_progress(tiny_city, categories)
+    # The assigned verifier (the reporting grid worker) verifies once; the case is verified now, not
+    # handled, so a second verification is a conflict of state, not of role.
+    case = verified(tiny_city, categories)
+    assert case.verifier == tiny_city.g1_worker
     body = refused(post(api.as_(tiny_city.g1_worker), case, "verify", {"passed": True, "photos": [photo()]},
                         multipart=True), 409)
-    assert "in progress" in body["detail"]
+    assert "verified" in body["detail"] and "handled" in body["detail"]
+    assert case.attachments.count() == 1
+    assert actions_of(case).count("verify") == 1
+
+
+def test_verifying_before_the_case_is_handled_is_403_as_nobody_is_its_verifier_yet(tiny_city, categories, api):
+    # The verifier is named when the case becomes handled; until then no one is, so the table refuses
+    # the role before it looks at the state.
+    case = in_progress(tiny_city, categories)
+    assert case.verifier_id is None
+    body = refused(post(api.as_(tiny_city.g1_worker), case, "verify", {"passed": True, "photos": [photo()]},
+                        multipart=True), 403)
+    assert body["code"] == "not_allowed"
     assert not case.attachments.exists()
 
 
@@ -187,9 +207,15 @@ def test_a_case_cannot_be_merged_into_a_closed_case(tiny_city, categories, api):
     closed = reported(tiny_city, categories, self_resolve=True, resolution_note="已当场清理", after_photos=[photo()])
     assert closed.status == Status.CLOSED
     case = reported(tiny_city, categories)
-    body = refused(post(api.as_(tiny_city.t1_operator), case, "merge", {"master": closed.pk}), 400)
-    assert "master" in body["errors"]
+    operator = api.as_(tiny_city.t1_operator)
+    body = refused(post(operator, case, "merge", {"master": closed.pk}), 404)
+    assert body["code"] == "not_found" and "master" in body["errors"]
+    assert body["detail"] == "No such open case to merge into."
+    # The same answer for an id that does not exist: a closed case is not told apart from none.
+    unknown = refused(post(operator, case, "merge", {"master": closed.pk + 1000}), 404)
+    assert unknown == body
     assert Case.objects.get(pk=case.pk).master_id is None
+    assert Case.objects.get(pk=case.pk).status == Status.REPORTED
 
 
 def test_an_extension_asked_for_after_the_deadline_is_409(tiny_city, categories, api, clock):
@@ -222,11 +248,14 @@ def test_escalating_at_the_top_centre_is_409(tiny_city, categories, api):
     assert actions_of(case).count("escalate") == 2
 
 
-def test_handing_down_to_a_centre_that_does_not_cover_the_grid_is_400(tiny_city, categories, api):
+def test_handing_down_to_a_centre_that_does_not_cover_the_grid_is_404(tiny_city, categories, api):
     case = actions.escalate_case(reported(tiny_city, categories), actor=tiny_city.t1_operator)
     lead = api.as_(tiny_city.district_lead)
-    body = refused(post(lead, case, "hand-down", {"centre": tiny_city.centres["980101002"].pk}), 400)
-    assert "centre" in body["errors"]
+    body = refused(post(lead, case, "hand-down", {"centre": tiny_city.centres["980101002"].pk}), 404)
+    assert body["code"] == "not_found" and "centre" in body["errors"]
+    # A centre above is no target either, and answers exactly as a centre that does not exist.
+    assert refused(post(lead, case, "hand-down", {"centre": tiny_city.centres["9801"].pk}), 404) == body
+    assert refused(post(lead, case, "hand-down", {"centre": 10**9}), 404) == body
     assert Case.objects.get(pk=case.pk).centre == tiny_city.centres["980101"]
 
     answer = ok(post(lead, case, "hand-down", {"centre": tiny_city.centres["980101001"].pk}))
@@ -294,7 +323,7 @@ def test_the_leads_return_sends_the_case_back_to_the_centre_and_cancels_the_assi
 
     assert answer["status"] == "accepted" and answer["stage"] == "accept"
     assert answer["sign_due_at"] is None and answer["handle_due_at"] is None
-    rows = {d.role: d for d in case.dispatches.all()}
+    rows = {d.role: d for d in Dispatch.objects.filter(case=case)}
     assert rows["lead"].status == DispatchStatus.RETURNED and rows["lead"].return_reason == "不属于本中队职责"
     assert rows["assist"].status == DispatchStatus.CANCELLED
     assert actions_of(case) == ["report", "accept", "dispatch", "return"]
@@ -308,7 +337,7 @@ def test_an_assists_return_leaves_the_case_as_it_was(tiny_city, categories, api)
     answer = ok(post(api.as_(district_handler(tiny_city)), case, "return", {"reason": "无需区局配合"}))
 
     assert answer["status"] == "dispatched" and answer["stage"] == "sign"
-    rows = {d.role: d for d in case.dispatches.all()}
+    rows = {d.role: d for d in Dispatch.objects.filter(case=case)}
     assert rows["assist"].status == DispatchStatus.RETURNED
     assert rows["lead"].status == DispatchStatus.DISPATCHED
     assert actions_of(case) == ["report", "accept", "dispatch", "return"]
@@ -326,7 +355,9 @@ def test_a_suspended_case_has_no_light_check_and_cannot_be_dispatched(tiny_city,
     body = refused(post(operator, case, "dispatch", {"lead": tiny_city.town1_um.pk}), 409)
     assert "suspended" in body["detail"]
     assert not case.dispatches.exists()
-    assert "already suspended" in refused(post(operator, case, "suspend", {"reason": "再次"}), 409)["detail"]
+    again = refused(post(operator, case, "suspend", {"reason": "再次"}), 409)
+    assert (again["detail"], again["code"]) == ("The case is suspended; resume it first.", "suspended")
+    assert actions_of(case).count("suspend") == 1
 
 
 def test_resuming_moves_every_deadline_later_by_the_paused_working_time(tiny_city, categories, api, clock):

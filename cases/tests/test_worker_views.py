@@ -13,6 +13,7 @@ from cases import actions, jobs
 from cases.choices import AttachmentKind, ClosureKind, DispatchRole, Status
 from cases.models import Case
 from cases.tests.conftest import photo
+from grids.choices import WorkerKind
 
 INSIDE_G1 = {"lon": "113.005", "lat": "23.005"}
 REPORT = "/m/report/"
@@ -76,15 +77,15 @@ def test_home_shows_my_grid_my_reports_and_not_others(worker, tiny_city, categor
 
 def test_home_counts_verification_tasks_and_unread_notifications(worker, tiny_city, categories):
     assigned = handled_case(tiny_city, categories, verifier=tiny_city.g1_worker)
-    unassigned = handled_case(tiny_city, categories)
+    reported_by_me = handled_case(tiny_city, categories)  # its reporter is its verifier by default
     elsewhere = handled_case(tiny_city, categories, verifier=tiny_city.g1_leader)
     response = worker.get("/m/")
     assert response.context["task_count"] == 2
-    assert {c.pk for c in response.context["tasks"]} == {assigned.pk, unassigned.pk}
+    assert {c.pk for c in response.context["tasks"]} == {assigned.pk, reported_by_me.pk}
     assert elsewhere.pk not in {c.pk for c in response.context["tasks"]}
     assert response.context["unread"] == tiny_city.g1_worker.notifications.filter(read_at__isnull=True).count()
     tasks = worker.get("/m/tasks/").content.decode()
-    assert assigned.number in tasks and unassigned.number in tasks and elsewhere.number not in tasks
+    assert assigned.number in tasks and reported_by_me.number in tasks and elsewhere.number not in tasks
 
 
 def test_anonymous_is_sent_to_login(client, tiny_city):
@@ -234,8 +235,11 @@ def test_another_workers_case_is_404(worker, tiny_city, categories):
 
 
 def test_my_case_in_another_grid_is_still_mine(worker, tiny_city, categories):
+    # Only a mobile grid worker (流动网格员) may report outside their own grids.
+    tiny_city.g1_worker.memberships.update(worker_kind=WorkerKind.MOBILE)
     case, _ = actions.report_case(reporter=tiny_city.g1_worker, category=categories.garbage, lon=113.025,
                                   lat=23.005, description="路过别的网格")
+    assert case.grid == tiny_city.g3
     assert worker.get(reverse("worker:case", args=[case.pk])).status_code == 200
 
 
