@@ -14,8 +14,10 @@ one action:
   applies (:data:`STAGE_UNITS`);
 - ``requires``: the inputs it needs (a reason, photos, a master case, a verifier …) and ``guards``:
   the further conditions on the case (:data:`GUARDS`), each with the refusal people read;
-- ``counts``: the counters it adds one to (reports.counters reads them) and ``notify``: who is told
-  (cases.notifications reads them).
+- ``counts``: the counters it adds one to on its day, whatever its outcome (reports.counters reads
+  them; what depends on the outcome — a passed or failed verification, an approved extension, the
+  case becoming handled, the deadline cohort — reports derives from the event), and ``notify``: who
+  is told (cases.notifications reads them).
 
 The actions (``cases.actions``) call :func:`check` before they change anything; the pages offer a
 button exactly when :func:`permits` says yes; the API's action endpoints, their OpenAPI texts, the
@@ -157,7 +159,7 @@ RULES: tuple[Rule, ...] = (
          notify=("reporter",)),
     Rule("dispatch", gettext_lazy("Dispatch"), Action.DISPATCH, (Status.ACCEPTED,), (Actor.CENTRE,),
          to=Status.DISPATCHED, clocks={Stage.ACCEPT: Clock.STOP, Stage.SIGN: Clock.START}, requires=("lead",),
-         running=True, counts=("dispatched_cases", "dispatched"), notify=("dispatched",), style="primary"),
+         running=True, counts=("dispatched_cases",), notify=("dispatched",), style="primary"),
     # --- departments (on their own dispatch) --------------------------------------------------
     Rule("sign", gettext_lazy("Sign for it"), Action.SIGN, (Status.DISPATCHED, Status.IN_PROGRESS),
          (Actor.HANDLER,), to="*", dispatch_statuses=(DispatchStatus.DISPATCHED,),
@@ -166,7 +168,7 @@ RULES: tuple[Rule, ...] = (
          (Actor.HANDLER,),
          to="*", dispatch_statuses=(DispatchStatus.SIGNED,),
          clocks={Stage.HANDLE: Clock.STOP, Stage.VERIFY: Clock.START}, requires=("note",),
-         counts=("handled",), notify=("centre_when_handled",), style="primary"),
+         notify=("centre_when_handled",), style="primary"),
     Rule("request_extension", gettext_lazy("Ask for more time"), Action.REQUEST_EXTENSION,
          (Status.DISPATCHED, Status.IN_PROGRESS), (Actor.HANDLER,),
          dispatch_statuses=(DispatchStatus.DISPATCHED, DispatchStatus.SIGNED),
@@ -178,14 +180,14 @@ RULES: tuple[Rule, ...] = (
          requires=("reason",), counts=("returned",), notify=("centre",), style="danger"),
     Rule("decide_extension", gettext_lazy("Decide the extension"), Action.DECIDE_EXTENSION,
          (Status.DISPATCHED, Status.IN_PROGRESS), (Actor.CENTRE,), clocks={Stage.HANDLE: Clock.MOVE},
-         requires=("extension", "approve"), guards=("pending_extension",), counts=("extended",),
+         requires=("extension", "approve"), guards=("pending_extension",),
          notify=("extension_department",), style="primary"),
     # --- verification, closure, follow-up ----------------------------------------------------
     Rule("assign_verification", gettext_lazy("Assign verification"), Action.ASSIGN_VERIFICATION, (Status.HANDLED,),
          (Actor.CENTRE,), requires=("verifier",), notify=("verifier",)),
     Rule("verify", gettext_lazy("Verify on site"), Action.VERIFY, (Status.HANDLED,), (Actor.VERIFIER,), to="*",
          clocks={Stage.VERIFY: Clock.STOP, Stage.HANDLE: Clock.RESTART}, requires=("passed", "photos"),
-         counts=("verified",), notify=("verify_outcome",), style="primary"),
+         notify=("verify_outcome",), style="primary"),
     Rule("follow_up", gettext_lazy("Record the follow-up call"), Action.FOLLOW_UP, (Status.VERIFIED, Status.CLOSED),
          (Actor.CENTRE,), to="*", clocks={Stage.HANDLE: Clock.RESTART}, requires=("satisfaction",),
          guards=("not_self_resolved", "not_followed_up"), counts=("surveyed",), notify=("handlers_on_rework",)),

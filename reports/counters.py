@@ -50,6 +50,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from cases import pipeline
 from cases.choices import Action, DispatchRole, Satisfaction, Stage, Status
 from govgrid import workcalendar
 from reports.models import MEASURE_NAMES
@@ -77,16 +78,27 @@ SUPERVISED, ESCALATED = M["supervised"], M["escalated"]
 INTAKE_ACTIONS = frozenset({Action.REPORT, Action.SELF_RESOLVE, Action.FILE})
 # Events that count for something without needing anything from the case's earlier events.
 STATELESS_ACTIONS = INTAKE_ACTIONS | {Action.ACCEPT, Action.REJECT, Action.MERGE, Action.ESCALATE}
-# Events that count for nothing (and move no deadline): the receiver returns at once.
-IGNORED_ACTIONS = frozenset({
-    Action.TRIAGE, Action.ATTACH, Action.ASSIGN_VERIFICATION, Action.REQUEST_EXTENSION, Action.HAND_DOWN,
-})
+# The pipeline table's own counts per timeline action (cases.pipeline: ``Rule.counts``). Measures of the
+# centre's stages count for no department; "returned" for the department that returned; the rest for
+# the case's lead department.
+TABLE_COUNTS: dict[str, tuple[str, ...]] = {}
+for _rule in pipeline.RULES:
+    TABLE_COUNTS.setdefault(_rule.event, _rule.counts)
+CENTRE_MEASURES = frozenset({"reported", "self_resolved", "filed", "accepted", "rejected", "merged", "escalated"})
 # Events after which the case's handling deadline may have moved (or been set, or cancelled), or the
 # case been closed, reopened, suspended or resumed: what its deadline entry counts.
 DUE_ACTIONS = frozenset({
     Action.DISPATCH, Action.SIGN, Action.RETURN, Action.DECIDE_EXTENSION, Action.VERIFY, Action.CLOSE,
     Action.FOLLOW_UP, Action.SUSPEND, Action.RESUME,
 })
+
+# Events that count for nothing (and move no deadline): the receiver returns at once. By the table:
+# those with no counts of their own, no effect on the handling clock, and no deadline to move.
+IGNORED_ACTIONS = frozenset(
+    rule.event for rule in pipeline.RULES
+    if not TABLE_COUNTS.get(rule.event) and not ({Stage.HANDLE, "*"} & set(rule.clocks))
+    and rule.event not in DUE_ACTIONS and rule.event != Action.LIGHT
+)
 
 # (day, department id or None, measure index, amount)
 Delta = tuple[date, int | None, int, int]
@@ -158,37 +170,29 @@ def event_deltas(state: CaseState, event: Any, case: Any, tz: tzinfo | None = No
     day = local_day(event.at, tz)
     out: list[Delta] = []
     add = out.append
-    if action in INTAKE_ACTIONS:
-        add((day, None, REPORTED, 1))
-        if action == Action.SELF_RESOLVE:
-            add((day, None, SELF_RESOLVED, 1))
-        elif action == Action.FILE:
-            add((day, None, FILED, 1))
-        return out
     payload = event.payload or {}
+    if action == Action.DISPATCH:  # the lead is set before the table's counts are attributed to it
+        state.lead_department_id = payload.get("lead")
     lead = state.lead_department_id
+    # What the pipeline table says the event counts on its own day, whatever its outcome.
+    for name in TABLE_COUNTS.get(action, ()):
+        department = None if name in CENTRE_MEASURES else payload.get("department") if name == "returned" else lead
+        add((day, department, M[name], 1))
+    if action in INTAKE_ACTIONS:
+        return out
     if action == Action.ACCEPT:
-        add((day, None, ACCEPTED, 1))
         add((local_day(case.reported_at, tz), None, REPORTED_ACCEPTED, 1))
-    elif action == Action.REJECT:
-        add((day, None, REJECTED, 1))
     elif action == Action.MERGE:
-        add((day, None, MERGED, 1))
         add((local_day(case.reported_at, tz), None, REPORTED_MERGED, 1))
-    elif action == Action.ESCALATE:
-        add((day, None, ESCALATED, 1))
     elif action == Action.DISPATCH:
-        lead = state.lead_department_id = payload.get("lead")
         departments = [lead, *payload.get("assists", [])]
         for pk, department in zip(payload.get("dispatches", []), departments, strict=False):
             state.dispatch_departments[str(pk)] = department
             state.dispatch_days[str(pk)] = day.isoformat()
         state.handle_started_at = event.at
-        add((day, lead, DISPATCHED_CASES, 1))
         for department in departments:
             add((day, department, DISPATCHED, 1))
     elif action == Action.RETURN:
-        add((day, payload.get("department"), RETURNED, 1))
         dispatched_on = state.dispatch_days.get(str(payload.get("dispatch")))
         if dispatched_on is not None:  # unknown only for a dispatch made before this measure existed
             add((date.fromisoformat(dispatched_on), state.dispatch_departments.get(str(payload.get("dispatch"))),
@@ -206,13 +210,11 @@ def event_deltas(state: CaseState, event: Any, case: Any, tz: tzinfo | None = No
             _rework(state, event, day, lead, add)
     elif action == Action.CLOSE:
         on_time = bool(payload.get("on_time"))
-        add((day, lead, CLOSED, 1))
         if on_time:
             add((day, lead, CLOSED_ON_TIME, 1))
         state.closed_day, state.closed_department_id, state.closed_on_time = day, lead, on_time
     elif action == Action.FOLLOW_UP:
         satisfaction = payload.get("satisfaction")
-        add((day, lead, SURVEYED, 1))
         if satisfaction == Satisfaction.SATISFIED:
             add((day, lead, SATISFIED, 1))
         elif satisfaction == Satisfaction.BASIC:
@@ -225,8 +227,6 @@ def event_deltas(state: CaseState, event: Any, case: Any, tz: tzinfo | None = No
                     add((state.closed_day, state.closed_department_id, CLOSED_ON_TIME, -1))
                 state.closed_day = state.closed_department_id = state.closed_on_time = None
             _rework(state, event, day, lead, add)
-    elif action == Action.SUPERVISE:
-        add((day, lead, SUPERVISED, 1))
     elif action == Action.LIGHT and is_light_overdue(event):
         add((day, lead, OVERDUE, 1))
     if event.to_status == Status.HANDLED and event.from_status != Status.HANDLED:
