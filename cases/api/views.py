@@ -1,7 +1,9 @@
 """Cases over REST: scoped lists and details, and one POST endpoint per pipeline action.
 
-Every endpoint reads through cases.selectors.visible_cases (outside scope → 404) and changes state
-only by calling cases.actions; refusals from an action come back as 4xx JSON saying why.
+Every endpoint finds its case, and every id in its body, through the access module (cases.access:
+missing and out of scope answer the same 404), checks the action's row of the pipeline table
+(cases.pipeline: 403 role, 409 state) before it reads the body, and changes state only by calling
+cases.actions; refusals come back as 4xx JSON saying why.
 """
 
 from __future__ import annotations
