@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from cases.choices import ACTIVE_DISPATCH_STATUSES, OPEN_STATUSES, ExtensionStatus
 from cases.models import Case, Dispatch, ExtensionRequest
 from cases.selectors import visible_cases
-from govgrid.errors import NotFound
+from govgrid.errors import ActionError, NotFound
 from grids.choices import GRID_ROLES
 from grids.models import Centre, Department
 from grids.scope import visible_departments
@@ -69,6 +69,8 @@ def master_cases_for(user, case: Case) -> QuerySet[Case]:
 
 def access_master_case(user, case: Case, master_id) -> Case:
     pk = _pk(master_id)
+    if pk == case.pk:
+        raise ActionError(_("A case cannot be merged into itself."), field="master")
     master = master_cases_for(user, case).filter(pk=pk).first() if pk is not None else None
     if master is None:
         # Also for a master that exists but is closed or outside scope: the same words as for none.

@@ -8,7 +8,16 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext as _
 
 from cases import access, deadlines
-from cases.actions._base import CLOCK_FIELDS, action, now, reach_and_lock, record, require_text, save
+from cases.actions._base import (
+    CLOCK_FIELDS,
+    action,
+    now,
+    reach_and_lock,
+    record,
+    refresh_dispatches,
+    require_text,
+    save,
+)
 from cases.actions.clocks import start_handle, start_sign
 from cases.choices import Action, DispatchRole, ExtensionStatus, Stage, Status
 from cases.models import Case, Dispatch, ExtensionRequest
@@ -92,6 +101,7 @@ def dispatch_case(case: Case, *, actor, lead: Department | int, assists: Sequenc
         for i, department in enumerate([lead, *chosen_assists])
     ]
     Dispatch.objects.bulk_create(rows)
+    refresh_dispatches(case)
     case.status, case.dispatched_at = Status.DISPATCHED, at
     case.sign_due_at, case.handle_due_at = sign_due, handle_due
     start_sign(case, at, sign_due)

@@ -80,6 +80,7 @@ def return_dispatch(dispatch: Dispatch | int, *, actor, reason: str) -> Case:
         ExtensionRequest.objects.filter(dispatch__case=case, status=ExtensionStatus.PENDING).update(
             status=ExtensionStatus.REJECTED, decided_at=at, decision_note=_("The case was returned.")
         )
+        refresh_dispatches(case)
         case.status = Status.ACCEPTED
         case.sign_due_at = case.handle_due_at = None
         # The department said it is not theirs: the suggestion leaves it out from now on.

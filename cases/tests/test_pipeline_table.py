@@ -163,7 +163,7 @@ def test_pages_api_and_actions_agree_with_the_table(state, tiny_city, categories
             continue
         for rule in pipeline.PAGE_RULES:
             url = f"/api/v1/cases/{case.pk}/{rule.name.replace('_', '-')}/"
-            response = rolled_back(lambda url=url: client_api.post(url, {}, format="json"))["value"]
+            response = rolled_back(lambda url=url, c=client_api: c.post(url, {}, format="json"))["value"]
             if rule.name in table:
                 assert response.status_code in (200, 201, 400), (state, persona, rule.name, response.content)
             else:

@@ -49,8 +49,9 @@ def test_case_page_shows_actions_and_the_map(live_server, browser, tiny_city, ca
 
 
 def test_the_map_shows_grids_and_open_cases(live_server, browser, tiny_city, categories):
-    for lon in (113.004, 113.006, 113.015):
-        actions.report_case(reporter=tiny_city.g1_worker, category=categories.garbage, lon=lon, lat=23.005,
+    for lon in (113.004, 113.006, 113.015):  # the last in grid A-2, reported by the town's centre
+        reporter = tiny_city.g1_worker if lon < 113.01 else tiny_city.t1_operator
+        actions.report_case(reporter=reporter, category=categories.garbage, lon=lon, lat=23.005,
                             description="路边垃圾")
     login(browser, live_server, "t1_operator")
     browser.get(f"{live_server.url}/cases/map/")
