@@ -134,3 +134,21 @@ def test_a_case_out_of_scope_and_a_missing_case_answer_alike(path, tiny_city, ca
     missing = method(f"/api/v1/cases/{MISSING}/{path}/", {}, format="json")
     assert outside.status_code == missing.status_code == 404
     assert outside.json() == missing.json()
+
+
+def test_photos_are_added_only_by_whose_work_they_show(tiny_city, categories, api):
+    """An official (read and supervise) and the reporting worker could add verification and feedback
+    photos: now each kind follows its row of the table."""
+    case = in_progress(tiny_city, categories)
+
+    def add(user, kind):
+        return api.as_(user).post(f"/api/v1/cases/{case.pk}/photos/", {"kind": kind, "photos": [photo()]},
+                                  format="multipart")
+
+    assert add(tiny_city.city_official, "feedback").status_code == 403
+    assert add(tiny_city.city_official, "verification").status_code == 403
+    assert add(tiny_city.g1_worker, "feedback").status_code == 403
+    assert add(tiny_city.g1_worker, "verification").status_code in (403, 409)  # not handled, not verifier yet
+    assert add(tiny_city.handler, "feedback").status_code == 201
+    assert case.attachments.count() == 1
+    assert case.events.filter(action="attach").count() == 1
