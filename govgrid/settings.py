@@ -279,6 +279,8 @@ SPECTACULAR_SETTINGS = {
         "SupervisionLevelEnum": "cases.choices.Supervision",
         "TimeUnitEnum": "govgrid.workcalendar.TimeUnit",
     },
+    # The error answers every operation can give and the no-NUL rule on text (govgrid/openapi.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "govgrid.openapi.add_error_responses"],
 }
 
 # Celery: Redis is both broker and result store (databases of their own). Tasks ack late so a killed

@@ -10,12 +10,13 @@ from cases import access, pipeline
 from cases.api.fields import ScopedIdField, ScopedUsernameField
 from cases.choices import Satisfaction, Supervision
 from cases.models import Attachment, Case, CaseEvent, Category, Dispatch, ExtensionRequest, Notification
+from govgrid.openapi import BlankChoicesMixin
 from govgrid.workcalendar import TimeUnit
 
 
-class CategorySerializer(serializers.ModelSerializer):
-    family = serializers.CharField(source="parent.code", read_only=True, default=None)
-    family_name = serializers.CharField(source="parent.name", read_only=True, default=None)
+class CategorySerializer(BlankChoicesMixin, serializers.ModelSerializer):
+    family = serializers.CharField(source="parent.code", read_only=True, default=None, allow_null=True)
+    family_name = serializers.CharField(source="parent.name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Category
@@ -23,7 +24,7 @@ class CategorySerializer(serializers.ModelSerializer):
                   "acceptance_criteria", "closure_criteria", "duplicate_radius_m", "citizen_allowed"]
 
 
-class DispatchSerializer(serializers.ModelSerializer):
+class DispatchSerializer(BlankChoicesMixin, serializers.ModelSerializer):
     department_name = serializers.CharField(source="department.name", read_only=True)
 
     class Meta:
@@ -40,7 +41,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "url", "content_type", "size", "uploaded_at", "event"]
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(BlankChoicesMixin, serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
     category_code = serializers.CharField(source="category.code", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
@@ -221,10 +222,10 @@ class SuperviseSerializer(serializers.Serializer):
 
 class PhotosSerializer(serializers.Serializer):
     kind = serializers.CharField(label=_("kind"))
-    photos = serializers.ListField(child=serializers.FileField(), allow_empty=False, label=_("photos"))
+    photos = serializers.ListField(child=serializers.FileField(), allow_empty=False, min_length=1, label=_("photos"))
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(BlankChoicesMixin, serializers.ModelSerializer):
     actor_name = serializers.SerializerMethodField()
     action_display = serializers.CharField(source="get_action_display", read_only=True)
 
@@ -239,7 +240,7 @@ class EventSerializer(serializers.ModelSerializer):
         return event.actor.get_full_name() or event.actor.username
 
 
-class ExtensionSerializer(serializers.ModelSerializer):
+class ExtensionSerializer(BlankChoicesMixin, serializers.ModelSerializer):
     class Meta:
         model = ExtensionRequest
         fields = ["id", "dispatch", "requested_by", "requested_at", "reason", "amount", "unit", "status",

@@ -241,15 +241,16 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    # Whole lists, neither filtered nor paged (and so documented).
     @extend_schema(responses={200: s.EventSerializer(many=True), 404: ERRORS[404]})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def timeline(self, request, pk=None):
         case = access.access_case_by_id(request.user, pk)
         events = case.events.select_related("actor").order_by("at", "id")
         return Response(s.EventSerializer(events, many=True).data)
 
     @extend_schema(responses={200: s.ExtensionSerializer(many=True), 404: ERRORS[404]})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def extensions(self, request, pk=None):
         case = access.access_case_by_id(request.user, pk)
         rows = ExtensionRequest.objects.filter(dispatch__case=case).order_by("-requested_at")

@@ -8,7 +8,7 @@ from grids.models import Area, Department, GridProfile
 
 
 class AreaSerializer(serializers.ModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
+    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None, allow_null=True)
     level_display = serializers.CharField(source="get_level_display", read_only=True)
     centroid = GeometryField(read_only=True)
 
