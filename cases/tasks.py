@@ -1,13 +1,19 @@
 """Celery tasks of the pipeline: thin wrappers over actions and selectors.
 
 All are idempotent (a retried or twice-delivered task changes nothing more), acknowledged late (a
-killed worker's task is delivered again) and retried with backoff on database trouble.
+killed worker's task is delivered again: after the broker's visibility timeout, CELERY_BROKER_
+TRANSPORT_OPTIONS) and retried with backoff on database trouble. The reconcile jobs make up, within
+a minute or two, for tasks that were never sent (Redis down) or died with their worker.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from cases import jobs, notifications, outbox
 from govgrid.tasks import enqueue
@@ -15,17 +21,27 @@ from govgrid.tasks import enqueue
 RETRY = {
     "autoretry_for": (OperationalError,),
     "retry_backoff": True,
+    # Under the visibility timeout: a retry waits in the worker unacknowledged, and one held longer
+    # than the timeout would be delivered a second time.
     "retry_backoff_max": 300,
     "max_retries": 8,
     "acks_late": True,
 }
+# How long one reconcile pass may keep taking batches: under the beat interval (60 s), so passes do
+# not pile up behind each other; what is left is the next pass's.
+RECONCILE_SECONDS = 45
+# Reports younger than this are left to their own triage task; older ones' task was lost.
+TRIAGE_GRACE_SECONDS = 30
 
 
 @shared_task(**RETRY)
-def triage_case(case_id: int) -> int | None:
-    """After a report: suggested lead department and duplicate candidates."""
-    case = jobs.triage_case(case_id)
-    return case.suggested_department_id
+def triage_case(case_id: int) -> int:
+    """After a report: triage it, and with it the other reports waiting (a batch, oldest first).
+
+    Under a flood of reports one task triages many and their own tasks find nothing left to do, so
+    the queue drains at the speed of batches, not of single reports. Returns how many it triaged.
+    """
+    return len(jobs.triage_reports(case_id))
 
 
 @shared_task(**RETRY)
@@ -36,7 +52,7 @@ def notify_event(event_id: int) -> int:
 
 @shared_task(**RETRY)
 def notify_events(event_ids: list[int]) -> int:
-    return sum(notifications.notify(event_id) for event_id in event_ids)
+    return notifications.notify_many(event_ids)
 
 
 @shared_task(**RETRY)
@@ -47,29 +63,38 @@ def sweep_deadlines() -> dict[str, int]:
 
 @shared_task(**RETRY)
 def reconcile_triage() -> int:
-    """Every minute (beat): triage reports whose triage task never ran (e.g. Redis was down)."""
-    case_ids = jobs.cases_needing_triage()
-    for case_id in case_ids:
-        jobs.triage_case(case_id)
-    return len(case_ids)
+    """Every minute (beat): triage reports whose triage task never ran (e.g. Redis was down), in
+    batches until none is left or the pass has used its time (a backlog of thousands in one pass)."""
+    started, total = time.monotonic(), 0
+    while time.monotonic() - started < RECONCILE_SECONDS:
+        triaged = jobs.triage_reports(batch=500, older_than_seconds=TRIAGE_GRACE_SECONDS)
+        total += len(triaged)
+        if not triaged:
+            break
+    return total
 
 
 @shared_task(**RETRY)
-def reconcile_notifications(window_minutes: int = 120, grace_seconds: int = 120) -> int:
-    """Every five minutes (beat): notify for recent events whose notify task never ran.
+def reconcile_notifications(window_minutes: int = 120, grace_seconds: int = 60) -> int:
+    """Every minute (beat): notify for recent events whose notify task never ran, in batches until
+    none is left or the pass has used its time.
 
     Events younger than `grace_seconds` are left to their own task; events older than the window are
-    not looked at again (the notification would be stale, and the scan must stay small).
+    not looked at again (the notification would be stale, and the scan must stay small). Events that
+    notify nobody never get a row, so the scan moves on by id rather than asking again.
     """
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+    started, total, after = time.monotonic(), 0, 0
     now = timezone.now()
-    event_ids = notifications.events_without_notifications(
-        since=now - timedelta(minutes=window_minutes), until=now - timedelta(seconds=grace_seconds)
-    )
-    return sum(notifications.notify(event_id) for event_id in event_ids)
+    while time.monotonic() - started < RECONCILE_SECONDS:
+        event_ids = notifications.events_without_notifications(
+            since=now - timedelta(minutes=window_minutes), until=now - timedelta(seconds=grace_seconds),
+            after=after,
+        )
+        if not event_ids:
+            break
+        total += notifications.notify_many(event_ids)
+        after = event_ids[-1]
+    return total
 
 
 # The outbox hooks (cases.outbox): actions write events, these send the tasks after commit.

@@ -14,7 +14,8 @@ app = Celery("govgrid")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 # Queues by kind of work, so a flood of one (say, a month of report exports) never starves another
-# (the minute sweep of deadlines). `make run` starts one worker on all of them; at scale each gets
+# (the minute sweep of deadlines). The Procfile runs the pipeline queue (triage) on a worker of its
+# own, so a report's triage never waits behind notifications or an export; at scale each queue gets
 # its own workers (README "Scaling out").
 QUEUES = ("default", "pipeline", "notifications", "sweeps", "reports")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
@@ -31,8 +32,9 @@ app.conf.beat_schedule = {
     "beat-heartbeat": {"task": "govgrid.tasks.beat_heartbeat", "schedule": 30.0},
     "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines", "schedule": 60.0, "options": {"expires": 55}},
     "reconcile-triage": {"task": "cases.tasks.reconcile_triage", "schedule": 60.0, "options": {"expires": 55}},
-    "reconcile-notifications": {"task": "cases.tasks.reconcile_notifications", "schedule": 300.0,
-                                "options": {"expires": 290}},
+    # Both reconcile jobs every minute: after Redis was down, notices are at most a minute or two late.
+    "reconcile-notifications": {"task": "cases.tasks.reconcile_notifications", "schedule": 60.0,
+                                "options": {"expires": 55}},
     # Counters against the timeline, at night (CELERY_TIMEZONE is the project's, Asia/Shanghai).
     "rebuild-counters": {"task": "reports.tasks.rebuild_counters", "schedule": crontab(hour=2, minute=30)},
     # The previous month's safety report 平安报表 of every town, on the 1st after the night's rebuild.

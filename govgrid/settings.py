@@ -293,7 +293,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+# Redis redelivers a message not acknowledged within the visibility timeout: that is how the tasks of
+# a killed worker (acks late) run again, so it is short, and every task is stopped before it (the hard
+# time limit below; retries wait at most 300 s, cases.tasks.RETRY). Triage and notifications do not
+# wait for it: their reconcile jobs (every minute) make up for a dead worker sooner.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600, "socket_connect_timeout": 2}
+CELERY_TASK_TIME_LIMIT = 540
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
