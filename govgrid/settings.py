@@ -33,6 +33,18 @@ if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
         "(DEBUG=1 for development on this machine)."
     )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+# Personal data (parties/pii.py): the Fernet key that encrypts ID and phone numbers, retired keys that
+# still decrypt (rotation: `manage.py rotate_pii_keys`), and the HMAC key of their lookup hashes.
+DEV_PII_KEY = "Z292Z3JpZC1kZXZlbG9wbWVudC1waWkta2V5LTAwMDA="  # base64 of 32 known bytes: development only
+DEV_PII_HASH_KEY = "govgrid-development-pii-hash-key"
+PII_KEY = env_str("PII_KEY", DEV_PII_KEY)
+PII_OLD_KEYS = env_list("PII_OLD_KEYS", [])
+PII_HASH_KEY = env_str("PII_HASH_KEY", DEV_PII_HASH_KEY)
+if not DEBUG and (PII_KEY == DEV_PII_KEY or PII_HASH_KEY == DEV_PII_HASH_KEY or len(PII_HASH_KEY) < 32):
+    raise ImproperlyConfigured(
+        "PII_KEY (a Fernet key: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key()"
+        ".decode())') and PII_HASH_KEY (a random string of at least 32 characters) must be set when DEBUG is off."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -279,6 +291,9 @@ SPECTACULAR_SETTINGS = {
         "SupervisionLevelEnum": "cases.choices.Supervision",
         "TimeUnitEnum": "govgrid.workcalendar.TimeUnit",
     },
+    # Requests and answers get components of their own: a file is sent as binary and answered as a URL,
+    # and read-only fields are no part of a request.
+    "COMPONENT_SPLIT_REQUEST": True,
     # The error answers every operation can give and the no-NUL rule on text (govgrid/openapi.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "govgrid.openapi.add_error_responses"],
 }

@@ -17,6 +17,9 @@ TEST_ENVIRONMENT = {
     "SECURE_SSL_REDIRECT": "false",
     # Hashed static names need a fresh `collectstatic`; tests render {% static %} from the source tree.
     "STATIC_MANIFEST": "false",
+    # Personal data keys (parties/pii.py): test-only, not the development defaults the settings refuse.
+    "PII_KEY": "cHl0ZXN0LW9ubHktcGlpLWtleS0wMTIzNDU2Nzg5YWI=",
+    "PII_HASH_KEY": "pytest-only-pii-hash-" + "8e3b5d1f" * 4,
 }
 
 for _name, _value in TEST_ENVIRONMENT.items():
