@@ -29,6 +29,7 @@ from govgrid.errors import ActionError, Forbidden
 from grids.choices import CENTRE_ROLES, GRID_ROLES, Role
 from grids.scope import scope_for
 from grids.selectors import LocationError, locate_grid
+from parties.addresses import suggest_address
 
 
 def report_case(
@@ -86,6 +87,8 @@ def report_case(
               "grid's worker or its centre.") % {"grid": grid.name, "code": grid.code},
             field="location", code="outside_own_grids",
         )
+    # Every case has an address: what the reporter typed, else the nearest standard address (一标).
+    address = (address or "").strip() or suggest_address(Point(float(lon), float(lat), srid=4326), grid)
     photos = check_files(photos, required=False)
     if self_resolve:
         resolution_note = require_text(
@@ -96,7 +99,7 @@ def report_case(
     at = now()
     case = Case(
         channel=channel, reporter=reporter, client_uuid=client_uuid, category=category, description=description,
-        address=(address or "").strip()[:200], location=Point(float(lon), float(lat), srid=4326), grid=grid,
+        address=address[:200], location=Point(float(lon), float(lat), srid=4326), grid=grid,
         area_path=grid.path, centre=centre, urgency=urgency or category.urgency, reported_at=at,
     )
     if self_resolve:

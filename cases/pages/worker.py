@@ -15,6 +15,7 @@ import uuid
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.gis.geos import Point
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -22,7 +23,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import actions
+from cases import actions, pipeline
 from cases.choices import OPEN_STATUSES, Status
 from cases.forms import MultipleFileField, MultipleFileInput
 from cases.models import Case, Category, Notification
@@ -33,6 +34,8 @@ from govgrid.errors import ActionError
 from grids.choices import GRID_ROLES
 from grids.models import Area
 from grids.scope import scope_for, visible_grids
+from grids.selectors import LocationError, locate_grid
+from parties.addresses import suggest
 
 RECENT_REPORTS = 10
 MOST_USED = 8
@@ -49,6 +52,7 @@ ERROR_FIELDS = {
     "location": "location", "lon": "location", "lat": "location", "category": "category",
     "description": "description", "photos": "photos", "after_photos": "after_photos",
     "resolution_note": "resolution_note", "mode": "mode", "self_resolve": "mode", "report_only": "mode",
+    "address": "address",
 }
 CAMERA = {"accept": "image/*", "capture": "environment"}
 
@@ -72,6 +76,8 @@ class ReportForm(forms.Form):
                            widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     lat = forms.FloatField(label=gettext_lazy("latitude"), required=False, min_value=-90, max_value=90,
                            widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    # Blank: intake files the nearest standard address; address.js fills in that suggestion as the pin moves.
+    address = forms.CharField(label=gettext_lazy("address"), required=False, max_length=200)
     mode = forms.ChoiceField(choices=MODES, initial=MODE_NORMAL, widget=forms.RadioSelect)
     resolution_note = forms.CharField(
         label=gettext_lazy("how it was resolved"), required=False, max_length=2000,
@@ -207,7 +213,8 @@ def report(request: HttpRequest) -> HttpResponse:
             try:
                 case, created = actions.report_case(
                     reporter=user, category=data["category"], lon=data["lon"], lat=data["lat"],
-                    description=data["description"], client_uuid=data["client_uuid"], photos=data["photos"],
+                    description=data["description"], address=data["address"], client_uuid=data["client_uuid"],
+                    photos=data["photos"],
                     self_resolve=data["mode"] == MODE_SELF_RESOLVE, report_only=data["mode"] == MODE_REPORT_ONLY,
                     resolution_note=data["resolution_note"] if data["mode"] == MODE_SELF_RESOLVE else "",
                     after_photos=data["after_photos"] if data["mode"] == MODE_SELF_RESOLVE else (),
@@ -267,10 +274,28 @@ def case_page(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+@login_required
+def address_for_point(request: HttpRequest) -> JsonResponse:
+    """The address a report at ``?lon=&lat=`` would be filed under (the nearest standard address within
+    50 m, else the community and grid), for the report form to show before sending. Only for a point in
+    a grid the user may report in: elsewhere the answer is empty, as the report would be refused."""
+    try:
+        lon, lat = float(request.GET.get("lon", "")), float(request.GET.get("lat", ""))
+        grid = locate_grid(lon, lat)
+    except (LocationError, ValueError):
+        return JsonResponse({"address": "", "source": "", "distance_m": None})
+    if not pipeline.may_report_in(request.user, grid):
+        return JsonResponse({"address": "", "source": "", "distance_m": None})
+    suggestion = suggest(Point(lon, lat, srid=4326), grid)
+    return JsonResponse({"address": suggestion.address, "source": suggestion.source,
+                         "distance_m": suggestion.distance_m})
+
+
 app_name = "worker"
 urlpatterns = [
     path("", home, name="home"),
     path("report/", report, name="report"),
     path("tasks/", tasks, name="tasks"),
+    path("address/", address_for_point, name="address"),
     path("cases/<int:pk>/", case_page, name="case"),
 ]
