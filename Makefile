@@ -12,12 +12,13 @@ export DJANGO_SETTINGS_MODULE := govgrid.settings
 # the caller says otherwise (`make run DEBUG=0` with SECRET_KEY and ALLOWED_HOSTS set).
 DEMO = DEBUG=$${DEBUG:-1}
 
-.PHONY: help setup services venv assets database run test bench lint
+.PHONY: help setup services venv assets database run test bench faults lint
 
 help:
 	@echo "make run    install what is missing, load the demo city, serve it (web + worker + beat)"
 	@echo "make test   the same set-up, then the whole test suite"
 	@echo "make bench  benchmarks (bench/)"
+	@echo "make faults faults injected into a real stack under load (scripts/faults.py, ~15 min)"
 	@echo "make lint   ruff"
 
 services:
@@ -73,6 +74,12 @@ bench: services venv
 	@$(PY) bench/locate.py
 	@$(PY) bench/sweep.py
 	@$(PY) bench/intake.py --seconds $(BENCH_SECONDS)
+	@$(PY) bench/triage.py --producer sql --seconds $(BENCH_SECONDS)
+
+# Faults under load (scripts/faults.py): a private PostgreSQL cluster (15/faults, port 5441), Redis
+# (6391), gunicorn (8640), the workers and beat, all started and stopped by the script; loopback only.
+faults: services venv
+	@$(PY) scripts/faults.py
 
 lint: venv
 	@$(VENV)/bin/ruff check .

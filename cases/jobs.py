@@ -46,10 +46,11 @@ def triage_case(case_id: int) -> Case:
     return Case.objects.select_related("suggested_department").get(pk=case_id)
 
 
-def triage_reports(case_id: int | None = None, *, batch: int = TRIAGE_BATCH,
+def triage_reports(case_id: int | None = None, *, batch: int | None = None,
                    older_than_seconds: int = 0) -> list[int]:
     """Triage ``case_id`` (when given and not triaged yet) and up to ``batch`` untriaged reports in all,
-    oldest first, in one transaction and about ten statements whatever the batch size. Idempotent.
+    oldest first (``batch`` defaults to TRIAGE_BATCH), in one transaction and about ten statements
+    whatever the batch size. Idempotent.
 
     Only ``case_id``'s lock is waited for, and it is taken first, holding nothing else; the others are
     claimed with SKIP LOCKED. So two batches never wait on each other's rows (no deadlock, no
@@ -57,6 +58,7 @@ def triage_reports(case_id: int | None = None, *, batch: int = TRIAGE_BATCH,
     left for the next batch. ``older_than_seconds`` leaves the youngest reports to their own tasks.
     Returns the ids triaged.
     """
+    batch = batch or TRIAGE_BATCH
     with recording():
         claimed = list(_untriaged().filter(pk=case_id)) if case_id is not None else []
         more = batch - len(claimed)
