@@ -23,6 +23,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cases/", include("cases.pages.urls")),
     path("m/", include("cases.pages.worker")),
+    path("", include("parties.urls")),  # /m/grid/… on the phone, /people/… the registry
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
     path("reports/", include("reports.urls")),
@@ -34,6 +35,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("grids.api.urls")),
     path("api/v1/", include("cases.api.urls")),
+    path("api/v1/", include("parties.import_api")),  # residents' import and masked export (parties)
+    path("api/v1/", include("parties.api.urls")),  # people and places registry (parties)
     path("api/v1/reports/", include("reports.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's set-up as a script file; its template keeps one small <style>.

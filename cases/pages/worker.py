@@ -227,7 +227,8 @@ def report(request: HttpRequest) -> HttpResponse:
         if _wants_json(request):
             return JsonResponse({"ok": False, "errors": errors}, status=status)
     else:
-        form = ReportForm(initial={"client_uuid": uuid.uuid4(), "mode": MODE_NORMAL}, categories=leaves)
+        form = ReportForm(initial={"client_uuid": uuid.uuid4(), "mode": MODE_NORMAL, **_prefill(request)},
+                          categories=leaves)
     ordered, used = ordered_categories(user, leaves)
     grids = list(my_grids(user)[:1])
     centre = grids[0].centroid if grids and grids[0].centroid else None
@@ -238,6 +239,20 @@ def report(request: HttpRequest) -> HttpResponse:
         "mode": form["mode"].value() or MODE_NORMAL, "modes": MODES, "centre": centre,
         "photos_dropped": request.method == "POST" and bool(request.FILES),
     }, status=status)
+
+
+def _prefill(request: HttpRequest) -> dict:
+    """What a link may fill in (``?description=&lon=&lat=&address=``): a visit's finding becomes a case
+    in one more tap (parties.pages.finding_report_url). Nothing is sent until the worker sends it."""
+    initial = {name: request.GET[name][:limit] for name, limit in (("description", 2000), ("address", 200))
+               if request.GET.get(name)}
+    try:
+        lon, lat = float(request.GET["lon"]), float(request.GET["lat"])
+    except (KeyError, ValueError):
+        return initial
+    if -180 <= lon <= 180 and -90 <= lat <= 90:
+        initial.update(lon=lon, lat=lat)
+    return initial
 
 
 def _reported(request: HttpRequest, case: Case, created: bool) -> HttpResponse:
