@@ -101,8 +101,8 @@ def test_access_log_is_append_only(people):
 
 
 def test_rotation_re_encrypts_with_the_new_key(people, settings):
-    from django.core.management import call_command
     from cryptography.fernet import Fernet
+    from django.core.management import call_command
 
     old_token = Resident.objects.get(pk=people.alice.pk).id_number_enc
     settings.PII_OLD_KEYS = [settings.PII_KEY]
