@@ -290,6 +290,9 @@ SPECTACULAR_SETTINGS = {
         "DispatchStatusEnum": "cases.choices.DispatchStatus",
         "SupervisionLevelEnum": "cases.choices.Supervision",
         "TimeUnitEnum": "govgrid.workcalendar.TimeUnit",
+        "OrganisationKindEnum": "parties.choices.OrganisationKind",
+        "HouseholdKindEnum": "parties.choices.HouseholdKind",
+        "BuildingRoleKindEnum": "parties.choices.BuildingRoleKind",
     },
     # Requests and answers get components of their own: a file is sent as binary and answered as a URL,
     # and read-only fields are no part of a request.
