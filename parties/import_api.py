@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse
 from django.urls import path, re_path
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -150,7 +151,8 @@ class ResidentImportView(APIView):
         except importer.ResidentImportError as exc:
             count = len(exc.problems)
             return Response({
-                "detail": _("The file has %(count)d problems; nothing was imported.") % {"count": count},
+                "detail": ngettext("The file has %(count)d problem; nothing was imported.",
+                                   "The file has %(count)d problems; nothing was imported.", count) % {"count": count},
                 "code": "invalid_rows", "dry_run": False, "ok": False, "summary": {"problems": count},
                 "problems": [p.as_dict() for p in exc.problems],
             }, status=status.HTTP_400_BAD_REQUEST)

@@ -49,7 +49,6 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from govgrid import clock
 from grids.choices import Level
@@ -75,44 +74,37 @@ class Column:
     key: str
     header: str  # the Chinese header of the form and the template
     aliases: tuple[str, ...]
-    label: Any  # for messages, in the user's language
     required: bool = False
     example: str = ""
     note: str = ""
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("grid", "网格编码", ("grid", "grid_code", "网格", "网格代码"), gettext_lazy("grid code"), True,
-           "440604001001001"),
-    Column("building", "楼栋编号", ("building", "building_number", "楼栋号", "楼号"), gettext_lazy("building number"),
-           True, "12"),
-    Column("road", "路(街)名", ("road", "路名", "街路巷"), gettext_lazy("road"), example="季华路",
+    Column("grid", "网格编码", ("grid", "grid_code", "网格", "网格代码"), True, "440604001001001"),
+    Column("building", "楼栋编号", ("building", "building_number", "楼栋号", "楼号"), True, "12"),
+    Column("road", "路(街)名", ("road", "路名", "街路巷"), example="季华路",
            note="新楼栋必填 / required for a new building"),
-    Column("road_number", "门牌号", ("road_number", "门牌"), gettext_lazy("road number"), example="18号",
+    Column("road_number", "门牌号", ("road_number", "门牌"), example="18",
            note="新楼栋必填 / required for a new building"),
-    Column("compound", "小区", ("compound", "小区名称"), gettext_lazy("compound"), example="金沙花园"),
-    Column("lon", "经度", ("lon", "lng", "longitude"), gettext_lazy("longitude"), example="113.005",
+    Column("compound", "小区", ("compound", "小区名称"), example="金沙花园"),
+    Column("lon", "经度", ("lon", "lng", "longitude"), example="113.005",
            note="新楼栋必填, WGS84 / required for a new building"),
-    Column("lat", "纬度", ("lat", "latitude"), gettext_lazy("latitude"), example="23.005",
+    Column("lat", "纬度", ("lat", "latitude"), example="23.005",
            note="新楼栋必填, WGS84 / required for a new building"),
-    Column("unit", "单元", ("unit", "单元号"), gettext_lazy("unit"), example="1"),
-    Column("floor", "楼层", ("floor", "层"), gettext_lazy("floor"), example="3"),
-    Column("room", "房号", ("room", "房间号", "室"), gettext_lazy("room"), True, "301"),
-    Column("rental", "出租房", ("rental", "is_rental", "是否出租"), gettext_lazy("rental house"), example="否",
-           note="是/否 / yes/no"),
-    Column("name", "姓名", ("name", "full_name"), gettext_lazy("name"), True, "张三"),
-    Column("id_number", "公民身份号码", ("id_number", "id", "id_card", "身份证号", "身份证号码"),
-           gettext_lazy("ID card number"), True, "", note="18位, 请设为文本格式 / 18 characters, as text"),
-    Column("phone", "联系电话", ("phone", "mobile", "手机号", "手机号码"), gettext_lazy("phone number"),
-           example="13812345678"),
-    Column("residence_kind", "人口类型", ("residence_kind", "kind", "type"), gettext_lazy("residence kind"), True,
-           "户籍", note="户籍/流动/境外 / registered, floating, overseas"),
-    Column("household", "户编号", ("household", "household_number", "户号"), gettext_lazy("household number"),
-           example="H0001"),
-    Column("relation", "与户主关系", ("relation", "relation_to_head"), gettext_lazy("relation to the head"),
-           example="户主", note="户主/配偶/子女/父母/孙子女/祖父母/兄弟姐妹/其他"),
-    Column("moved_in", "迁入日期", ("moved_in", "moved_in_on", "入住日期"), gettext_lazy("moved in on"),
-           example="2024-03-01", note="YYYY-MM-DD"),
+    Column("unit", "单元", ("unit", "单元号"), example="1"),
+    Column("floor", "楼层", ("floor", "层"), example="3"),
+    Column("room", "房号", ("room", "房间号", "室"), True, "301"),
+    Column("rental", "出租房", ("rental", "is_rental", "是否出租"), example="否", note="是/否 / yes/no"),
+    Column("name", "姓名", ("name", "full_name"), True, "张三"),
+    Column("id_number", "公民身份号码", ("id_number", "id", "id_card", "身份证号", "身份证号码"), True,
+           note="18位, 请设为文本格式 / 18 characters, as text"),
+    Column("phone", "联系电话", ("phone", "mobile", "手机号", "手机号码"), example="13812345678"),
+    Column("residence_kind", "人口类型", ("residence_kind", "kind", "type"), True, "户籍",
+           note="户籍/流动/境外 / registered, floating, overseas"),
+    Column("household", "户编号", ("household", "household_number", "户号"), example="H0001"),
+    Column("relation", "与户主关系", ("relation", "relation_to_head"), example="户主",
+           note="户主/配偶/子女/父母/孙子女/祖父母/兄弟姐妹/其他"),
+    Column("moved_in", "迁入日期", ("moved_in", "moved_in_on", "入住日期"), example="2024-03-01", note="YYYY-MM-DD"),
 )
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
 
