@@ -24,8 +24,14 @@ class Command(BaseCommand):
             "--if-empty", action="store_true",
             help="do nothing when the database already holds any area (for make run)",
         )
+        parser.add_argument(
+            "--population", type=int, default=None,
+            help="residents to generate with households, houses, buildings, organisations, key persons and "
+                 "visits (parties/seed.py; default: 3000 for demo, none for the other presets)",
+        )
 
-    def handle(self, *args: object, preset: str, if_empty: bool, **options: object) -> None:
+    def handle(self, *args: object, preset: str, if_empty: bool, population: int | None = None,
+               **options: object) -> None:
         if if_empty and Area.objects.exists():
             self.stdout.write(_("Areas already exist; not seeding (--if-empty)."))
             return
@@ -35,3 +41,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for line in summary_lines(result):
             self.stdout.write(line)
+        # People live in the map's grids (parties depends on grids; this command only calls in).
+        from parties.seed import DEMO_POPULATION, seed_people, summary_line
+
+        if population is None:
+            population = DEMO_POPULATION if preset == "demo" else 0
+        if population > 0:
+            self.stdout.write(summary_line(seed_people(result.city, population=population, stdout=self.stdout)))
