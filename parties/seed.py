@@ -205,7 +205,7 @@ def _write_chunk(chunk: list[tuple[Area, int]], people: _People, workers: dict[i
     residents_n = sum(target for _grid, target in chunk)
     households_n = math.ceil(residents_n / 2.0) + len(chunk)
     houses_n = households_n + len(chunk) * 2
-    buildings_n = math.ceil(houses_n / 8) + len(chunk)
+    buildings_n = math.ceil(houses_n / 4) + len(chunk)  # 4 to 8 houses a building
     ids = {
         "building": _Ids(Building, buildings_n), "house": _Ids(House, houses_n),
         "household": _Ids(Household, households_n), "resident": _Ids(Resident, residents_n + len(chunk) * 6),

@@ -101,3 +101,16 @@ def test_point_outside_grid_is_refused(people):
     with pytest.raises(ActionError) as err:
         actions.create_building(actor=None, grid=people.city.g1, number="2", point=Point(113.025, 23.005))
     assert err.value.code == "outside_grid"
+
+
+def test_people_follow_an_area_move(people):
+    from grids.actions import move_area
+
+    c = people.city
+    move_area(c.comm_a, actor=c.admin, parent=c.town2)
+    c.g1.refresh_from_db()
+    people.alice.refresh_from_db()
+    assert people.alice.area_path == c.g1.path and c.g1.path.startswith(c.town2.path)
+    assert set(selectors.visible_residents(c.t2_operator).values_list("name", flat=True)) == {"Alice", "Bob"}
+    assert set(selectors.visible_buildings(c.t1_operator)) == set()
+    assert KeyPerson.objects.filter(area_path__startswith=c.town1.path).count() == 0
