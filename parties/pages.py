@@ -20,7 +20,6 @@ from collections import defaultdict
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
@@ -251,7 +250,6 @@ def m_visit(request: HttpRequest, pk: int) -> HttpResponse:
             except ActionError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
-                messages.success(request, _("Visit recorded."))
                 return redirect("parties:m_visit_done", pk=visit.pk)
         status = 400
     else:

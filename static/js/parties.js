@@ -8,6 +8,7 @@
   var photo = document.getElementById("id_photo");
   var label = document.getElementById("photo-label");
   if (photo && label) {
+    document.documentElement.classList.add("js-on");  // the camera label stands for the hidden input
     photo.addEventListener("change", function () {
       if (photo.files && photo.files.length) { label.textContent = label.dataset.chosen + ": " + photo.files[0].name; }
     });
