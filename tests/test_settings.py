@@ -1,5 +1,6 @@
 """Settings come from the environment, and a bad value stops start-up naming the variable."""
 
+import base64
 import os
 import secrets
 import subprocess
@@ -65,10 +66,17 @@ def test_the_development_secret_key_is_refused_without_debug():
     assert "SECRET_KEY" in result.stderr
 
 
+def test_the_development_pii_keys_are_refused_without_debug():
+    result = run(LOAD, DEBUG="false", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="govgrid.example.org")
+    assert result.returncode != 0
+    assert "PII_KEY" in result.stderr
+
+
 def test_production_settings_pass_the_deploy_check():
     result = run(
         "", "check", "--deploy",
         DEBUG="false", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="govgrid.example.org",
+        PII_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(), PII_HASH_KEY=secrets.token_urlsafe(32),
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
