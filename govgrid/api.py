@@ -49,6 +49,25 @@ class CursorPagination(pagination.CursorPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        # DRF falls back to the default on a page_size it cannot read; a client that asked for 0, -5,
+        # "ten" or 10,000 rows is told so instead (400), as the schema says.
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        value = values[0]
+        if len(values) > 1 or not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= self.max_page_size:
+            raise ValidationError({self.page_size_query_param: [
+                _("Give one whole number of rows from 1 to %(max)s.") % {"max": self.max_page_size}]})
+        return int(value)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1, "maximum": self.max_page_size}
+        return parameters
     ordering = "-id"
 
     def get_ordering(self, request, queryset, view):
@@ -58,6 +77,17 @@ class CursorPagination(pagination.CursorPagination):
         if ordering and not any(hasattr(backend, "get_default_ordering") for backend in view.filter_backends):
             return (ordering,) if isinstance(ordering, str) else tuple(ordering)
         return super().get_ordering(request, queryset, view)
+
+
+def query_values(request) -> dict[str, str]:
+    """The query string as one value per name, for a serializer to read: a name given twice is a 400,
+    and an empty value is a value (refused where the field needs one), not "not given" as Django's
+    QueryDict would have it, so what a client sends is what the schema says."""
+    params = request.query_params
+    repeated = [name for name in params if len(params.getlist(name)) > 1]
+    if repeated:
+        raise ValidationError({name: [_("Give this parameter once.")] for name in repeated})
+    return {name: params[name] for name in params}
 
 
 def _first_message(data) -> str:

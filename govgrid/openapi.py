@@ -13,6 +13,8 @@ it. Each answer below comes from shared plumbing, not from a view, so every oper
 - 429 too many attempts (login throttling); 503 the database or Redis is down (with Retry-After);
 - 409 on the actions (a POST on an object): the object is not in a state that allows it.
 
+It also keeps file fields to multipart bodies, where a file can be sent.
+
 A view's own description of a code (cases.api.views.ERRORS) is kept; the hook only adds what is
 missing, all with the one error body ``{"detail", "code"?, "errors"?}`` (govgrid.api.exception_handler).
 """
@@ -61,6 +63,10 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
 # PostgreSQL text cannot hold NUL and the parsers refuse it (govgrid.parsers.BAD_TEXT): a string
 # without its own format, enum or pattern says so, in requests and answers alike.
 NO_NUL_PATTERN = r"^[^\u0000]*$"
+# A field that may not be blank: DRF trims whitespace (str.strip) first, so it needs one character
+# that is neither NUL nor whitespace in Python's sense (written out: regex \s differs between dialects).
+_SPACE = r"\u0000\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = rf"^[^\u0000]*[^{_SPACE}][^\u0000]*$"
 
 _METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
 
@@ -83,6 +89,17 @@ def _error_response(description: str, status: int) -> dict[str, Any]:
     return response
 
 
+def _narrow_decimal(pattern: str) -> str:
+    """spectacular's ``^-?\\d{0,M}(?:\\.\\d{0,D})?$`` with a digit required: M integer and D decimal places."""
+    import re
+
+    match = re.fullmatch(r"\^(-\?)?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$", pattern)
+    if not match:
+        return pattern
+    sign, whole, places = match.group(1) or "", int(match.group(2)), int(match.group(3))
+    return rf"^{sign}(?:[0-9]{{1,{whole}}}(?:\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}})$"
+
+
 def _forbid_nul(schema: Any) -> None:
     """Add the no-NUL pattern to every plain string in a schema (in place, recursively)."""
     if isinstance(schema, list):
@@ -91,11 +108,42 @@ def _forbid_nul(schema: Any) -> None:
         return
     if not isinstance(schema, dict):
         return
-    if (schema.get("type") == "string" and not {"format", "enum", "pattern"} & schema.keys()):
-        schema["pattern"] = NO_NUL_PATTERN
+    if schema.get("type") == "string" and not {"format", "enum", "pattern"} & schema.keys():
+        schema["pattern"] = NOT_BLANK_PATTERN if schema.get("minLength", 0) >= 1 else NO_NUL_PATTERN
+    elif schema.get("format") == "decimal" and "pattern" in schema:
+        schema["pattern"] = _narrow_decimal(schema["pattern"])
     for key, value in schema.items():
         if key not in ("example", "examples", "default", "enum") and isinstance(value, dict | list):
             _forbid_nul(value)
+
+
+def _is_file(schema: dict) -> bool:
+    return schema.get("format") == "binary" or (schema.get("type") == "array"
+                                                  and schema.get("items", {}).get("format") == "binary")
+
+
+def _files_only_in_multipart(operation: dict, components: dict) -> None:
+    """A JSON or urlencoded body cannot carry a file: those media types document the body without its
+    file fields, or not at all where a file is required (spectacular gives every media type the same
+    schema, files included)."""
+    content = operation.get("requestBody", {}).get("content", {})
+    for media_type in [m for m in content if m != "multipart/form-data"]:
+        ref = content[media_type].get("schema", {}).get("$ref", "")
+        name = ref.rsplit("/", 1)[-1]
+        schema = components.get(name)
+        if not schema:
+            continue
+        files = {key for key, value in schema.get("properties", {}).items() if _is_file(value)}
+        if not files:
+            continue
+        if files & set(schema.get("required", [])):
+            del content[media_type]
+            continue
+        without = f"{name}WithoutFiles"
+        components[without] = {
+            **schema, "properties": {k: v for k, v in schema["properties"].items() if k not in files},
+        }
+        content[media_type] = {**content[media_type], "schema": {"$ref": f"#/components/schemas/{without}"}}
 
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
@@ -117,6 +165,7 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                     if existing is not None:  # keep a view's own words, give it the shared body and headers
                         new["description"] = existing.get("description") or description
                     responses[str(status)] = new
+            _files_only_in_multipart(operation, components)
             _forbid_nul(operation.get("parameters", []))
             _forbid_nul(operation.get("requestBody", {}))
     for name, schema in components.items():

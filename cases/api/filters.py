@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
 from cases.choices import OPEN_STATUSES, Channel, Light, Stage, Status, Supervision, Urgency
-from cases.models import Case
-from grids.api.filters import SubtreeFilter
+from cases.models import Case, Category, Notification
+from grids.api.filters import StrictBooleanFilter, SubtreeFilter
 
 # Real UTC offsets run from -12:00 to +14:00 (PostgreSQL refuses beyond ±15:59, with a 500 if unchecked);
 # years outside these bounds hold no case and, near year 1 or 9999, overflow when moved to UTC.
@@ -46,7 +46,7 @@ class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class CaseFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    open = django_filters.BooleanFilter(method="filter_open", label=_("open cases only"))
+    open = StrictBooleanFilter(method="filter_open", label=_("open cases only"))
     category = django_filters.CharFilter(
         method="filter_category", label=_("category code (a family includes its leaves)")
     )
@@ -55,7 +55,7 @@ class CaseFilterSet(django_filters.FilterSet):
     department = django_filters.NumberFilter(method="filter_department", label=_("dispatched to this department"))
     light = django_filters.MultipleChoiceFilter(choices=[c for c in Light.choices if c[0]])
     stage = django_filters.MultipleChoiceFilter(choices=[c for c in Stage.choices if c[0]])
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("past the current deadline"))
+    overdue = StrictBooleanFilter(method="filter_overdue", label=_("past the current deadline"))
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
     supervision = django_filters.MultipleChoiceFilter(choices=[c for c in Supervision.choices if c[0]])
     urgency = django_filters.MultipleChoiceFilter(choices=Urgency.choices)
@@ -65,8 +65,8 @@ class CaseFilterSet(django_filters.FilterSet):
     closed_before = BoundedIsoDateTimeFilter(field_name="closed_at", lookup_expr="lt")
     due_before = BoundedIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
     reporter = django_filters.NumberFilter(field_name="reporter_id")
-    mine = django_filters.BooleanFilter(method="filter_mine", label=_("reported by me"))
-    suspended = django_filters.BooleanFilter(field_name="suspended_at", lookup_expr="isnull", exclude=True)
+    mine = StrictBooleanFilter(method="filter_mine", label=_("reported by me"))
+    suspended = StrictBooleanFilter(field_name="suspended_at", lookup_expr="isnull", exclude=True)
     q = django_filters.CharFilter(method="filter_text", label=_("text in description or address"))
 
     class Meta:
@@ -92,3 +92,19 @@ class CaseFilterSet(django_filters.FilterSet):
 
     def filter_text(self, queryset, name, value):
         return queryset.filter(Q(description__icontains=value) | Q(address__icontains=value))
+
+
+class CategoryFilterSet(django_filters.FilterSet):
+    citizen_allowed = StrictBooleanFilter()
+
+    class Meta:
+        model = Category
+        fields = ["parent", "urgency", "citizen_allowed"]
+
+
+class NotificationFilterSet(django_filters.FilterSet):
+    read_at__isnull = StrictBooleanFilter(field_name="read_at", lookup_expr="isnull")
+
+    class Meta:
+        model = Notification
+        fields = ["case"]

@@ -174,6 +174,7 @@ class ReturnSerializer(DispatchRefSerializer):
 
 
 class FeedbackSerializer(DispatchRefSerializer):
+    note = serializers.CharField(max_length=4000, label=_("note"), help_text=_("How the case was handled."))
     photos = serializers.ListField(child=serializers.FileField(), required=False, default=list, label=_("photos"))
 
 
@@ -221,7 +222,7 @@ class SuperviseSerializer(serializers.Serializer):
 
 
 class PhotosSerializer(serializers.Serializer):
-    kind = serializers.CharField(label=_("kind"))
+    kind = serializers.ChoiceField(choices=sorted(pipeline.ATTACH_RULES), label=_("kind"))
     photos = serializers.ListField(child=serializers.FileField(), allow_empty=False, min_length=1, label=_("photos"))
 
 

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from cases import access, actions, pipeline
 from cases.api import serializers as s
-from cases.api.filters import CaseFilterSet
+from cases.api.filters import CaseFilterSet, CategoryFilterSet, NotificationFilterSet
 from cases.models import Case, Category, Dispatch, ExtensionRequest, Notification
 from cases.selectors import visible_cases
 from govgrid.parsers import API_PARSERS
@@ -55,7 +55,7 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Category.objects.filter(is_active=True).select_related("parent")
     lookup_field = "code"
     ordering = "id"
-    filterset_fields = ["parent", "urgency", "citizen_allowed"]
+    filterset_class = CategoryFilterSet
 
 
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -228,7 +228,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
                    description="Add photos of one kind; each kind only by whose work it shows: "
                    + "; ".join(f"{kind}: {pipeline.RULES_BY_NAME[name].describe()}"
                                for kind, name in pipeline.ATTACH_RULES.items()))
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
     def photos(self, request, pk=None):
         case = access.access_case_by_id(request.user, pk)
         data = self._input(s.PhotosSerializer)
@@ -262,7 +262,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = s.NotificationSerializer
     ordering = "-id"
-    filterset_fields = {"read_at": ["isnull"], "case": ["exact"]}
+    filterset_class = NotificationFilterSet
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user

@@ -1,11 +1,30 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from grids.choices import DepartmentKind, Level
 from grids.models import Area, Department
+
+
+class StrictBooleanField(forms.Field):
+    """``true`` or ``false``, as the OpenAPI schema says; anything else is a 400. (django-filter reads a
+    value it does not know, "1", "yes" or "maybe", as "no filter" and answers the whole list.)"""
+
+    default_error_messages = {"invalid": _("Give true or false.")}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class SubtreeFilter(django_filters.CharFilter):
@@ -43,7 +62,7 @@ class AreaFilterSet(django_filters.FilterSet):
 
 
 class GridFilterSet(AreaFilterSet):
-    outside_guidance = django_filters.BooleanFilter(field_name="profile__outside_guidance")
+    outside_guidance = StrictBooleanFilter(field_name="profile__outside_guidance")
     kind = django_filters.CharFilter(field_name="profile__kind")
 
     class Meta(AreaFilterSet.Meta):
@@ -57,6 +76,7 @@ class DepartmentFilterSet(django_filters.FilterSet):
     area_code = django_filters.CharFilter(field_name="area__code")
     level = django_filters.TypedChoiceFilter(field_name="area__level", choices=Level.choices, coerce=int)
     name = django_filters.CharFilter(lookup_expr="icontains")
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Department

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from govgrid.api import query_values
 from grids.api.filters import AreaFilterSet, DepartmentFilterSet, GridFilterSet
 from grids.api.serializers import (
     AreaDetailSerializer,
@@ -63,15 +64,9 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
 class LocateView(APIView):
     """The grid that covers a point; 404 with a message when it lies outside every grid."""
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("lon", float, required=True, description="longitude (WGS84)"),
-            OpenApiParameter("lat", float, required=True, description="latitude (WGS84)"),
-        ],
-        responses=GridSerializer,
-    )
+    @extend_schema(parameters=[LocateQuerySerializer], responses=GridSerializer)
     def get(self, request):
-        query = LocateQuerySerializer(data=request.query_params)
+        query = LocateQuerySerializer(data=query_values(request))
         query.is_valid(raise_exception=True)
         scope = scope_for(request.user)
         try:

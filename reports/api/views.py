@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from govgrid.api import query_values
 from grids.choices import Level
 from grids.models import Area
 from grids.scope import visible_areas
@@ -28,7 +29,7 @@ def _area(request, code: str) -> Area:
 
 
 def _query(request, serializer_class) -> dict:
-    query = serializer_class(data=request.query_params)
+    query = serializer_class(data=query_values(request))
     query.is_valid(raise_exception=True)
     return query.validated_data
 
