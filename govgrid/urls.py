@@ -24,6 +24,7 @@ urlpatterns = [
     path("cases/", include("cases.pages.urls")),
     path("m/", include("cases.pages.worker")),
     path("", include("parties.urls")),  # /m/grid/… on the phone, /people/… the registry
+    path("", include("parties.import_views")),  # /people/import/: residents' import and export page
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
     path("reports/", include("reports.urls")),

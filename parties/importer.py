@@ -859,14 +859,20 @@ def _remove_file(path: str) -> None:
         default_storage.delete(path)
 
 
-@shared_task(acks_late=True)
+# A form of 100,000 rows takes minutes on a busy machine: more than the project's default task limit.
+JOB_TIME_LIMIT = 3600
+
+
+@shared_task(acks_late=True, time_limit=JOB_TIME_LIMIT, soft_time_limit=JOB_TIME_LIMIT - 60)
 def run_import_job(job_id: str, language: str | None = None) -> str:
     """Check (dry run) or import one stored file as the user who sent it; the result lands in the job.
 
-    The user's scope is read again here. The stored file is removed however the job ends.
+    The user's scope is read again here. The stored file is removed however the job ends. A job runs
+    once: a long import outlives the broker's visibility timeout, and Redis then hands the same message
+    to another worker, which finds the job claimed (an atomic ``cache.add``) and leaves it.
     """
     job = get_job(job_id)
-    if job is None:
+    if job is None or not cache.add(job_key(job_id) + ":claimed", True, JOB_TIMEOUT):
         return job_id
     user = None
     if job.get("user_id"):
