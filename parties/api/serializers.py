@@ -120,21 +120,21 @@ class ResidentSerializer(serializers.ModelSerializer):
     id_number = serializers.CharField(source="id_number_masked", read_only=True)
     phone = serializers.CharField(source="phone_masked", read_only=True)
     residence_kind_display = serializers.CharField(source="get_residence_kind_display", read_only=True)
-    grid_code = serializers.CharField(source="grid.code", read_only=True)
 
     class Meta:
         model = Resident
         fields = ["id", "name", "id_number", "phone", "birth_date", "sex", "residence_kind",
-                  "residence_kind_display", "household", "relation_to_head", "house", "grid", "grid_code",
+                  "residence_kind_display", "household", "relation_to_head", "house", "grid",
                   "moved_in_on", "moved_out_on"]
         read_only_fields = fields
 
 
 class ResidentDetailSerializer(ResidentSerializer):
+    grid_code = serializers.CharField(source="grid.code", read_only=True)
     key_person_categories = serializers.SerializerMethodField()
 
     class Meta(ResidentSerializer.Meta):
-        fields = [*ResidentSerializer.Meta.fields, "note", "key_person_categories"]
+        fields = [*ResidentSerializer.Meta.fields, "grid_code", "note", "key_person_categories"]
 
     def get_key_person_categories(self, obj: Resident) -> list[str]:
         return [kp.category for kp in obj.key_person_records.all() if kp.is_active]

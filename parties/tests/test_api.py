@@ -95,3 +95,21 @@ def test_key_person_and_visit_through_the_api(people, api):
     role = client.post(f"/api/v1/buildings/{people.b1.pk}/roles/", {"role": "building_head",
                                                                     "resident": people.alice.pk}, format="json")
     assert role.status_code == 201 and role.json()["holder"] == "Alice"
+
+
+def test_residents_list_queries_do_not_grow_with_rows(people, api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = people.city
+    client = api.as_(c.district_lead)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/residents/?key_person_category=&within=" + c.district.code).status_code == 200
+        return len(captured)
+
+    before = queries()
+    for n in range(5):
+        actions.create_resident(actor=None, name=f"R{n}", grid=c.g1)
+    assert queries() == before
