@@ -284,6 +284,8 @@ class ScoreRule(models.Model):
         VERIFIED_ON_TIME = "verified_on_time", _("verification on time")
         VERIFIED_LATE = "verified_late", _("verification late")
         REJECTED_REPORT = "rejected_report", _("report not accepted")
+        VISIT_ON_TIME = "visit_on_time", _("key-person visit on time")
+        VISIT_LATE = "visit_late", _("key-person visit late")
 
     deed = models.CharField(_("deed"), max_length=24, choices=Deed.choices, unique=True)
     points = models.DecimalField(_("points"), max_digits=6, decimal_places=2)

@@ -19,6 +19,7 @@ from cases.choices import Action
 from cases.models import CaseEvent
 from grids.choices import GRID_ROLES, Level
 from grids.models import Area, GridProfile, Membership
+from parties.models import Visit
 from reports import kpis
 from reports.models import SafetyIndicator, ScoreRule, ScoringSettings
 
@@ -89,7 +90,8 @@ def worker_scores(town: Area | str, year: int, month: int) -> list[dict[str, Any
     """Grid workers of `town` ranked by points × their coefficient for the month.
 
     Deeds: a report of theirs accepted, a self-resolution, a report-only filing, a verification on or
-    after its deadline, a report of theirs not accepted. Points per deed are ScoreRule rows.
+    after its deadline, a report of theirs not accepted, a key-person visit on or after its due time.
+    Points per deed are ScoreRule rows.
     """
     town = kpis.resolve_area(town)
     if town.level > Level.TOWN:
@@ -109,8 +111,16 @@ def worker_scores(town: Area | str, year: int, month: int) -> list[dict[str, Any
         verified_on_time=Count("id", filter=Q(at__lte=F("case__verify_due_at"))),
         verified_late=Count("id", filter=Q(at__gt=F("case__verify_due_at"))),
     )
+    # Key-person visits (parties): one by its due time earns, a late one costs.
+    by_visitor = [
+        {"worker": row.pop("worker_id"), **row}
+        for row in Visit.objects.filter(visited_at__gte=since, visited_at__lte=until,
+                                        area_path__startswith=town.path)
+        .values("worker_id").annotate(visit_on_time=Count("id", filter=Q(on_time=True)),
+                                      visit_late=Count("id", filter=Q(on_time=False)))
+    ]
     deeds: dict[int, dict[str, int]] = {}
-    for row in [*by_reporter, *by_verifier]:
+    for row in [*by_reporter, *by_verifier, *by_visitor]:
         if row["worker"] is None:
             continue
         mine = deeds.setdefault(row["worker"], {})

@@ -114,3 +114,22 @@ def test_people_follow_an_area_move(people):
     assert set(selectors.visible_residents(c.t2_operator).values_list("name", flat=True)) == {"Alice", "Bob"}
     assert set(selectors.visible_buildings(c.t1_operator)) == set()
     assert KeyPerson.objects.filter(area_path__startswith=c.town1.path).count() == 0
+
+
+def test_visits_count_in_the_worker_scores(people):
+    from reports import scoring
+
+    c = people.city
+    start = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        kp = actions.set_key_person(actor=None, resident=people.alice, category="mental", worker=c.g1_worker,
+                                    visit_every_days=7)
+    with time_machine.travel(start + timedelta(days=5), tick=False):
+        actions.record_visit(kp, actor=c.g1_worker, note="on time")
+    with time_machine.travel(start + timedelta(days=15), tick=False):
+        actions.record_visit(kp, actor=c.g1_worker, note="late")
+        actions.record_visit(kp, actor=c.g1_worker, note="again, on time")
+    rows = scoring.worker_scores(c.town1, 2026, 11)
+    mine = next(row for row in rows if row["user"]["username"] == "g1_worker")
+    assert mine["deeds"]["visit_on_time"] == 2 and mine["deeds"]["visit_late"] == 1
+    assert mine["points"] == 1.0  # +1 +1 -1 with the default rules
