@@ -55,6 +55,16 @@ class ImportResultSerializer(serializers.Serializer):
     problems = ProblemSerializer(many=True)
 
 
+class ImportErrorSerializer(serializers.Serializer):
+    """The one error body (``detail``, ``code``, ``errors``) and, for a file with bad rows, every one of them."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    problems = ProblemSerializer(many=True, required=False)
+    summary = serializers.DictField(child=serializers.IntegerField(), required=False)
+
+
 class ImportJobSerializer(serializers.Serializer):
     id = serializers.CharField()
     state = serializers.ChoiceField(choices=["pending", "running", "done", "failed"])
@@ -70,7 +80,8 @@ class ImportJobSerializer(serializers.Serializer):
 class ExportQuerySerializer(serializers.Serializer):
     # Not "format": DRF reads that query parameter to choose a renderer.
     file_format = serializers.ChoiceField(choices=exports.FORMATS, default="xlsx")
-    reason = serializers.CharField(max_length=500, help_text="Why you need the list (logged with the export).")
+    reason = serializers.CharField(min_length=4, max_length=500,
+                                   help_text="Why you need the list (logged with the export).")
     area = serializers.CharField(required=False, allow_blank=True, default="", max_length=64,
                                  help_text="An area code: only residents in its subtree.")
     residence_kind = serializers.ChoiceField(choices=ResidenceKind.choices, required=False, allow_blank=True,
@@ -124,8 +135,9 @@ class ResidentImportView(APIView):
             200: OpenApiResponse(ImportResultSerializer, description="Dry run: every bad row (none: ok)."),
             201: OpenApiResponse(ImportResultSerializer, description="Imported: what was added."),
             202: OpenApiResponse(ImportJobSerializer, description="A large file: a worker checks or imports it."),
-            400: OpenApiResponse(ImportResultSerializer, description="The file has bad rows: every one of them; "
-                                                                     "nothing was written."),
+            400: OpenApiResponse(ImportErrorSerializer, description="The request is not valid, or the file has bad "
+                                                                    "rows (``problems``: every one); nothing was "
+                                                                    "written."),
         },
         tags=["residents"],
     )

@@ -728,42 +728,43 @@ def _write(result: CheckResult, *, actor, progress: Progress) -> ImportResult:
 
     now = clock.now()
     today = timezone.localdate(now)
-    residents: list[Resident] = []
-    for index, row in enumerate(rows, 1):
-        resident = Resident(
-            name=row.name, residence_kind=row.residence_kind, relation_to_head=row.relation,
-            house=houses[(buildings[(row.grid.pk, row.building)], row.unit, row.room)],
-            household=households.get((row.grid.pk, row.household)) if row.household else None,
-            grid=row.grid, area_path=row.grid.path, moved_in_on=row.moved_in or today,
-        )
-        resident.set_id_number(row.id_number)  # encrypt, keyed hash, mask; birth date and sex from the number
-        resident.set_phone(row.phone)
-        residents.append(resident)
-        if index % PROGRESS_EVERY == 0:
-            progress(total + index // 2, total * 2)
-    Resident.objects.bulk_create(residents, batch_size=BULK_BATCH_SIZE)
+    reason = _("imported from a form")
+    heads: dict[int, int] = {}  # household id -> the first head of household written for it
+    # Residents and their moves go in a batch at a time, so memory holds one batch of model objects
+    # (with their cipher texts), not 100,000 of them.
+    for start in range(0, total, BULK_BATCH_SIZE):
+        batch = []
+        for row in rows[start:start + BULK_BATCH_SIZE]:
+            resident = Resident(
+                name=row.name, residence_kind=row.residence_kind, relation_to_head=row.relation,
+                house=houses[(buildings[(row.grid.pk, row.building)], row.unit, row.room)],
+                household=households.get((row.grid.pk, row.household)) if row.household else None,
+                grid=row.grid, area_path=row.grid.path, moved_in_on=row.moved_in or today,
+            )
+            resident.set_id_number(row.id_number)  # encrypt, keyed hash, mask; birth date and sex from it
+            resident.set_phone(row.phone)
+            batch.append(resident)
+        Resident.objects.bulk_create(batch)
+        ResidentMove.objects.bulk_create([
+            ResidentMove(resident=r, moved_on=r.moved_in_on, to_grid_id=r.grid_id, to_house_id=r.house_id,
+                         to_household_id=r.household_id, residence_kind=r.residence_kind, reason=reason,
+                         actor=actor, recorded_at=now)
+            for r in batch
+        ])
+        for resident in batch:
+            if resident.relation_to_head == RelationToHead.SELF and resident.household_id is not None:
+                heads.setdefault(resident.household_id, resident.pk)
+        progress(total + (start + len(batch)) // 2, total * 2)
 
-    by_household: dict[int, Resident] = {}
-    for resident in residents:
-        if resident.relation_to_head == RelationToHead.SELF and resident.household is not None:
-            by_household.setdefault(resident.household.pk, resident)
     changed = []
-    for household in {r.household.pk: r.household for r in residents if r.household is not None}.values():
-        head = by_household.get(household.pk)
-        if head is not None and household.head_id is None:
-            household.head = head
+    for household in households.values():
+        if household.head_id is None and household.pk in heads:
+            household.head_id = heads[household.pk]
             changed.append(household)
     if changed:
         Household.objects.bulk_update(changed, ["head"], batch_size=BULK_BATCH_SIZE)
-
-    ResidentMove.objects.bulk_create([
-        ResidentMove(resident=r, moved_on=r.moved_in_on, to_grid_id=r.grid_id, to_house=r.house,
-                     to_household=r.household, residence_kind=r.residence_kind, reason=_("imported from a form"),
-                     actor=actor, recorded_at=now)
-        for r in residents
-    ], batch_size=BULK_BATCH_SIZE)
     progress(total * 2, total * 2)
-    return ImportResult(residents=len(residents), buildings=len(new_buildings), houses=len(new_houses),
+    return ImportResult(residents=total, buildings=len(new_buildings), houses=len(new_houses),
                         households=len(new_households))
 
 
