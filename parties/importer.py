@@ -329,25 +329,32 @@ def check_file(content: bytes, fmt: str, *, user=None, progress: Progress = _no_
     """
     try:
         rows_iter = read_rows(content, fmt)
-        header = next(rows_iter, None)
+        header = _find_header(rows_iter)
     except FileProblem as exc:
         return CheckResult([], [RowProblem(None, None, str(exc))])
+    except Exception:  # a workbook whose sheet XML is broken part-way
+        logger.info("unreadable import file", exc_info=True)
+        return _unreadable()
     if header is None:
         return CheckResult([], [RowProblem(None, None, _("The file is empty."))])
-    columns, problems = _map_header(header[1])
+    columns, problems = _map_header(*header)
     if problems:
         return CheckResult([], problems)
 
     today = today or timezone.localdate()
     result = CheckResult([], [])
     raw_rows: list[ParsedRow] = []
-    for number, cells in rows_iter:
-        if not any(_cell_text(v) for v in cells):
-            continue  # blank lines between blocks are common in hand-kept sheets
-        values = {key: cells[index] if index < len(cells) else None for index, key in columns.items()}
-        raw_rows.append(_parse_row(number, values, result.problems, today))
-        if len(raw_rows) % PROGRESS_EVERY == 0:
-            progress(len(raw_rows), 0)
+    try:
+        for number, cells in rows_iter:
+            if not any(_cell_text(v) for v in cells):
+                continue  # blank lines between blocks are common in hand-kept sheets
+            values = {key: cells[index] if index < len(cells) else None for index, key in columns.items()}
+            raw_rows.append(_parse_row(number, values, result.problems, today))
+            if len(raw_rows) % PROGRESS_EVERY == 0:
+                progress(len(raw_rows), 0)
+    except Exception:
+        logger.info("unreadable import file", exc_info=True)
+        return _unreadable()
     if not raw_rows:
         result.problems.append(RowProblem(None, None, _("The file has a header but no rows.")))
         return result
@@ -357,7 +364,30 @@ def check_file(content: bytes, fmt: str, *, user=None, progress: Progress = _no_
     return result
 
 
-def _map_header(cells: list[Any]) -> tuple[dict[int, str], list[RowProblem]]:
+HEADER_SEARCH_ROWS = 10
+
+
+def _unreadable() -> CheckResult:
+    return CheckResult([], [RowProblem(None, None, _("The file is not an Excel workbook (.xlsx) that can be read."))])
+
+
+def _find_header(rows: Iterator[tuple[int, list[Any]]]) -> tuple[int, list[Any]] | None:
+    """The header row: the first of the first few non-blank rows that names at least three known
+    columns (real forms often start with a title row such as "××社区人口信息采集表"), else the first
+    non-blank row, whose missing columns are then reported."""
+    first = None
+    for seen, (number, cells) in enumerate(rows):
+        if not any(_cell_text(v) for v in cells):
+            continue
+        first = first or (number, cells)
+        if sum(_header_key(_cell_text(v)) in HEADER_ALIASES for v in cells if v is not None) >= 3:
+            return number, cells
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    return first
+
+
+def _map_header(number: int, cells: list[Any]) -> tuple[dict[int, str], list[RowProblem]]:
     columns: dict[int, str] = {}
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
@@ -369,14 +399,14 @@ def _map_header(cells: list[Any]) -> tuple[dict[int, str], list[RowProblem]]:
         if key is None:
             continue  # extra columns (remarks, serial numbers) are common on real forms and ignored
         if key in seen:
-            problems.append(RowProblem(1, key, _("the column appears twice (columns %(first)d and %(second)d)")
+            problems.append(RowProblem(number, key, _("the column appears twice (columns %(first)d and %(second)d)")
                                        % {"first": seen[key] + 1, "second": index + 1}))
             continue
         seen[key] = index
         columns[index] = key
     for column in COLUMNS:
         if column.required and column.key not in seen:
-            problems.append(RowProblem(1, column.key, _("the header has no column %(header)s (or %(alias)s)")
+            problems.append(RowProblem(number, column.key, _("the header has no column %(header)s (or %(alias)s)")
                                        % {"header": column.header, "alias": column.key}))
     return columns, problems
 

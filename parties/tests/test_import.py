@@ -136,6 +136,14 @@ def test_header_without_required_columns(tiny_city, english):
     assert "name" not in missing  # the English name is accepted
 
 
+def test_a_title_row_above_the_header_is_skipped(people, english):
+    content = csv_bytes([["龙埔社区人口信息采集表"], [], HEADER, row(公民身份号码=idn(81))], header=["", ""])
+    result = importer.check_file(content, "csv")
+    assert result.ok and [r.row for r in result.rows] == [5]
+    result = importer.check_file(csv_bytes([row(姓名="")]), "csv")
+    assert [(p.row, p.column) for p in result.problems] == [(2, "name")]
+
+
 def test_a_grid_outside_the_users_scope_is_unknown(people, english):
     result = importer.check_file(csv_bytes([row(网格编码=G3, 楼栋编号="9", 房号="101")]), "csv",
                                  user=people.city.g1_worker)
