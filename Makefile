@@ -75,6 +75,7 @@ bench: services venv
 	@$(PY) bench/sweep.py
 	@$(PY) bench/intake.py --seconds $(BENCH_SECONDS)
 	@$(PY) bench/triage.py --producer sql --seconds $(BENCH_SECONDS)
+	@$(PY) bench/residents_import.py
 
 # Faults under load (scripts/faults.py): a private PostgreSQL cluster (15/faults, port 5441), Redis
 # (6391), gunicorn (8640), the workers and beat, all started and stopped by the script; loopback only.
