@@ -169,6 +169,11 @@ class RevealSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text=_("why the whole number is needed (logged)"))
 
 
+class ContactRevealSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=[PiiField.CONTACT_PHONE])
+    reason = serializers.CharField(max_length=500, help_text=_("why the whole number is needed (logged)"))
+
+
 class RevealedSerializer(serializers.Serializer):
     field = serializers.CharField()
     value = serializers.CharField()

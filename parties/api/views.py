@@ -231,6 +231,17 @@ class OrganisationViewSet(_Registry):
                 raise ActionError(_("This field cannot be changed here."), field=name)
         return self._answer(actions.update_organisation(organisation, actor=request.user, **data))
 
+    @extend_schema(request=s.ContactRevealSerializer, responses=s.RevealedSerializer)
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        """The contact person's whole phone number, after a stated reason (logged)."""
+        organisation = access.access_organisation_by_id(request.user, pk)
+        data = _valid(s.ContactRevealSerializer, request)
+        value = actions.reveal_pii(organisation, actor=request.user, reason=data["reason"], field=data["field"])
+        response = Response({"field": data["field"], "value": value})
+        response["Cache-Control"] = "no-store"
+        return response
+
 
 class KeyPersonViewSet(_Registry):
     """Key persons (重点人员): category, attention level, responsible worker, visit frequency, next due."""

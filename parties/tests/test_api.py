@@ -113,3 +113,17 @@ def test_residents_list_queries_do_not_grow_with_rows(people, api):
     for n in range(5):
         actions.create_resident(actor=None, name=f"R{n}", grid=c.g1)
     assert queries() == before
+
+
+def test_organisation_contact_phone_is_masked_and_revealed_with_a_reason(people, api):
+    c = people.city
+    shop = actions.create_organisation(actor=None, name="Corner shop", kind="shop", building=people.b1,
+                                       contact_name="Carol", contact_phone="13900001111")
+    listed = api.as_(c.city_official).get("/api/v1/organisations/").json()["results"]
+    assert [(o["name"], o["contact_phone"]) for o in listed] == [("Corner shop", "139****1111")]
+    url = f"/api/v1/organisations/{shop.pk}/reveal/"
+    assert api.as_(c.city_official).post(url, {"field": "contact_phone", "reason": "call the owner"},
+                                         format="json").status_code == 403
+    answer = api.as_(c.g1_worker).post(url, {"field": "contact_phone", "reason": "call the owner"}, format="json")
+    assert answer.status_code == 200 and answer.json()["value"] == "13900001111"
+    assert PiiAccessLog.objects.get().organisation_id == shop.pk
