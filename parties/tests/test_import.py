@@ -417,3 +417,19 @@ def test_page_refuses_who_may_not_import(client, people):
     assert client.post("/people/import/", {"file": upload}).status_code == 403
     client.force_login(people.city.nobody)
     assert client.get("/people/import/").status_code == 404
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_import_job(celery_worker, people):
+    """The job's task is registered with the worker (through parties/exports.py) and runs there."""
+    import time
+
+    rows = [row(公民身份号码=idn(200 + i), 房号=str(500 + i)) for i in range(5)]
+    job = importer.start_job(csv_bytes(rows), "csv", user=people.city.g1_worker, dry_run=False, filename="w.csv")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (importer.get_job(job["id"]) or {}).get("state") not in ("done", "failed"):
+        time.sleep(0.2)
+    done = importer.get_job(job["id"])
+    assert done["state"] == "done" and done["ok"] is True, done
+    assert Resident.objects.filter(house__room__startswith="5", grid=people.city.g1).count() == 5
