@@ -13,7 +13,8 @@ it. Each answer below comes from shared plumbing, not from a view, so every oper
 - 429 too many attempts (login throttling); 503 the database or Redis is down (with Retry-After);
 - 409 on the actions (a POST on an object): the object is not in a state that allows it.
 
-It also keeps file fields to multipart bodies, where a file can be sent.
+It also keeps file fields to multipart bodies, where a file can be sent, and documents list filters as
+django-filter reads them (an empty value is no filter).
 
 A view's own description of a code (cases.api.views.ERRORS) is kept; the hook only adds what is
 missing, all with the one error body ``{"detail", "code"?, "errors"?}`` (govgrid.api.exception_handler).
@@ -122,11 +123,22 @@ def _is_file(schema: dict) -> bool:
                                                   and schema.get("items", {}).get("format") == "binary")
 
 
+def _no_empty_files(schema: dict) -> None:
+    """An empty file is refused (the strict multipart parser cannot tell it from a cut-off part)."""
+    for value in schema.get("properties", {}).values():
+        target = value.get("items", value) if value.get("type") == "array" else value
+        if target.get("format") == "binary":
+            target["minLength"] = 1
+
+
 def _files_only_in_multipart(operation: dict, components: dict) -> None:
     """A JSON or urlencoded body cannot carry a file: those media types document the body without its
     file fields, or not at all where a file is required (spectacular gives every media type the same
     schema, files included)."""
     content = operation.get("requestBody", {}).get("content", {})
+    multipart = content.get("multipart/form-data", {}).get("schema", {}).get("$ref", "")
+    if multipart.rsplit("/", 1)[-1] in components:
+        _no_empty_files(components[multipart.rsplit("/", 1)[-1]])
     for media_type in [m for m in content if m != "multipart/form-data"]:
         ref = content[media_type].get("schema", {}).get("$ref", "")
         name = ref.rsplit("/", 1)[-1]
@@ -144,6 +156,28 @@ def _files_only_in_multipart(operation: dict, components: dict) -> None:
             **schema, "properties": {k: v for k, v in schema["properties"].items() if k not in files},
         }
         content[media_type] = {**content[media_type], "schema": {"$ref": f"#/components/schemas/{without}"}}
+
+
+# django-filter's NumberFilter refuses numbers above 1e50.
+FILTER_NUMBER_BOUND = 1e50
+
+
+def _filter_parameters_as_read(operation: dict) -> None:
+    """Query filters of a list (an operation with a cursor) as django-filter reads them: an empty value
+    is no filter, and a number is at most django-filter's bound."""
+    parameters = operation.get("parameters", [])
+    if not any(p.get("in") == "query" and p.get("name") == "cursor" for p in parameters):
+        return
+    for parameter in parameters:
+        schema = parameter.get("schema", {})
+        if parameter.get("in") != "query" or parameter.get("name") in ("cursor", "page_size") or (
+                schema.get("type") == "array"):
+            continue
+        if schema.get("type") in ("number", "integer"):
+            schema.setdefault("maximum", FILTER_NUMBER_BOUND)
+        if schema.get("type") != "string" or schema.get("enum") or schema.get("format"):
+            parameter["schema"] = {"anyOf": [schema, {"type": "string", "enum": [""]}]}
+            parameter["description"] = (parameter.get("description", "") + " (empty: no filter)").strip()
 
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
@@ -166,6 +200,7 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                         new["description"] = existing.get("description") or description
                     responses[str(status)] = new
             _files_only_in_multipart(operation, components)
+            _filter_parameters_as_read(operation)
             _forbid_nul(operation.get("parameters", []))
             _forbid_nul(operation.get("requestBody", {}))
     for name, schema in components.items():

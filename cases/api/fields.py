@@ -49,7 +49,7 @@ class ScopedIdField(ScopedRelatedField):
     """An object named by its id."""
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field({"type": "string", "minLength": 1})  # "" reads as null, which the field refuses
 class ScopedUsernameField(ScopedRelatedField):
     """A person named by their username."""
 
