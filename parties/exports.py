@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -147,7 +148,9 @@ def write_residents(fmt: str, queryset: QuerySet[Resident], *, count: int = 0,
 
 
 def export_filename(selection: ExportFilter, fmt: str) -> str:
-    return f"residents-{selection.area_code or 'scope'}.{fmt}"
+    # Only code characters reach the header: a name from the query string must not split it.
+    code = re.sub(r"[^0-9A-Za-z_-]", "", selection.area_code or "")[:40]
+    return f"residents-{code or 'scope'}.{fmt}"
 
 
 def export_residents(user, selection: ExportFilter, fmt: str, *, reason: str) -> tuple[bytes, str, int]:

@@ -30,6 +30,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from govgrid.api import query_values
 from govgrid.parsers import API_PARSERS
 from grids.scope import scope_for
 from parties import exports, importer
@@ -206,7 +207,7 @@ class ResidentExportView(APIView):
         tags=["residents"],
     )
     def get(self, request):
-        query = ExportQuerySerializer(data=request.query_params)
+        query = ExportQuerySerializer(data=query_values(request))
         query.is_valid(raise_exception=True)
         data = query.validated_data
         selection = exports.ExportFilter(data["area"], data["residence_kind"], data["include_moved_out"])

@@ -243,7 +243,7 @@ def valid_input_accepted_unless_the_data_says_no(ctx, response, case):
 
 # Left out of the run until their app fixes them (reported): the CSV/XLSX export puts what the query
 # names into its Content-Disposition header unchecked, so a newline in it breaks the answer.
-LEFT_OUT = {"GET /api/v1/residents/export/"}
+LEFT_OUT: set[str] = set()
 
 def _exercise(operation, who: str, mode: GenerationMode, tally: Tally) -> None:
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
