@@ -30,7 +30,7 @@ RETRY = {
 # How long one reconcile pass may keep taking batches: under the beat interval (60 s), so passes do
 # not pile up behind each other; what is left is the next pass's.
 RECONCILE_SECONDS = 45
-# Reports younger than this are left to their own triage task; older ones' task was lost.
+# Reports (events) younger than this are left to their own triage (notify) task; older ones' was lost.
 TRIAGE_GRACE_SECONDS = 30
 
 
@@ -75,7 +75,7 @@ def reconcile_triage() -> int:
 
 
 @shared_task(**RETRY)
-def reconcile_notifications(window_minutes: int = 120, grace_seconds: int = 60) -> int:
+def reconcile_notifications(window_minutes: int = 120, grace_seconds: int = TRIAGE_GRACE_SECONDS) -> int:
     """Every minute (beat): notify for recent events whose notify task never ran, in batches until
     none is left or the pass has used its time.
 

@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.worker import consumer
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govgrid.settings")
+logger = logging.getLogger(__name__)
 
 app = Celery("govgrid")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+class Consumer(consumer.Consumer):
+    """Celery's consumer, surviving the loss of Redis with tasks in flight.
+
+    On a lost connection Celery 5.7 collects the broker connection, then closes it. Whatever then
+    talks through the old channel (the close restoring unacknowledged messages; the ack of a task
+    that was running, once it ends) finds its transport gone and raises AttributeError, which Celery
+    does not take for a connection error: the whole worker stopped ("Unrecoverable error") instead
+    of reconnecting (make faults, Redis stopped for 20 s). Here it counts as one: the close's error
+    is logged and dropped, and an ack that cannot be sent is logged (Celery's "Couldn't ack") and
+    left undone; the message stays in Redis's unacked set and is delivered again after the
+    visibility timeout, which the idempotent tasks allow (and the reconcile jobs come sooner).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connection_errors = (*self.connection_errors, AttributeError)
+
+    def on_connection_error_after_connected(self, exc):
+        connection = self.connection
+        if connection is not None:
+            close = connection.close
+
+            def close_ignoring_a_collected_transport() -> None:
+                try:
+                    close()
+                except AttributeError:
+                    logger.warning("closing the lost broker connection failed; reconnecting anyway", exc_info=True)
+
+            connection.close = close_ignoring_a_collected_transport
+        super().on_connection_error_after_connected(exc)
+
+
+app.conf.worker_consumer = "govgrid.celery:Consumer"
 
 # Queues by kind of work, so a flood of one (say, a month of report exports) never starves another
 # (the minute sweep of deadlines). The Procfile runs the pipeline queue (triage) on a worker of its
