@@ -7,7 +7,9 @@ tests/test_security_outage.py.
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 
 import pytest
 import redis
@@ -75,7 +77,9 @@ def assert_page(response, status: int, *texts: str) -> str:
 
 def test_debug_is_off_unless_set():
     code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
-    unset = run(code, SECRET_KEY="x" * 60, ALLOWED_HOSTS="govgrid.example.org")
+    unset = run(code, SECRET_KEY="x" * 60, ALLOWED_HOSTS="govgrid.example.org",
+                PII_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+                PII_HASH_KEY=secrets.token_urlsafe(32))
     assert unset.returncode == 0, unset.stderr
     assert unset.stdout.strip() == "False"
     assert run(code, DEBUG="1").stdout.strip() == "True"

@@ -1,47 +1,13 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 import django_filters
-from django import forms
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_filters.fields import IsoDateTimeField
 
 from cases.choices import OPEN_STATUSES, Channel, Light, Stage, Status, Supervision, Urgency
 from cases.models import Case, Category, Notification
-from grids.api.filters import StrictBooleanFilter, SubtreeFilter
-
-# Real UTC offsets run from -12:00 to +14:00 (PostgreSQL refuses beyond ±15:59, with a 500 if unchecked);
-# years outside these bounds hold no case and, near year 1 or 9999, overflow when moved to UTC.
-MAX_UTC_OFFSET = timedelta(hours=14)
-FIRST_YEAR, LAST_YEAR = 1900, 2999
-
-
-class BoundedIsoDateTimeField(IsoDateTimeField):
-    default_error_messages = {
-        "offset": _("The UTC offset must lie between -14:00 and +14:00."),
-        "year": _("The year must lie between %(first)s and %(last)s."),
-    }
-
-    def to_python(self, value):
-        result = super().to_python(value)
-        if result is None:
-            return result
-        offset = result.utcoffset()
-        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
-            raise forms.ValidationError(self.error_messages["offset"], code="offset")
-        if not FIRST_YEAR <= result.year <= LAST_YEAR:
-            raise forms.ValidationError(self.error_messages["year"], code="year",
-                                        params={"first": FIRST_YEAR, "last": LAST_YEAR})
-        return result
-
-
-class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """An ISO 8601 date-time filter that answers 400 for an offset or a year no case can have."""
-
-    field_class = BoundedIsoDateTimeField
+from grids.api.filters import BoundedIsoDateTimeFilter, StrictBooleanFilter, SubtreeFilter
 
 
 class CaseFilterSet(django_filters.FilterSet):

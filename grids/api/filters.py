@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 from grids.choices import DepartmentKind, Level
@@ -81,3 +84,34 @@ class DepartmentFilterSet(django_filters.FilterSet):
     class Meta:
         model = Department
         fields = ["within", "kind", "area", "area_code", "level", "name", "is_active"]
+
+
+# Real UTC offsets run from -12:00 to +14:00 (PostgreSQL refuses beyond ±15:59, with a 500 if unchecked);
+# years outside these bounds hold no record and, near year 1 or 9999, overflow when moved to UTC.
+MAX_UTC_OFFSET = timedelta(hours=14)
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    default_error_messages = {
+        "offset": _("The UTC offset must lie between -14:00 and +14:00."),
+        "year": _("The year must lie between %(first)s and %(last)s."),
+    }
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is None:
+            return result
+        offset = result.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise forms.ValidationError(self.error_messages["offset"], code="offset")
+        if not FIRST_YEAR <= result.year <= LAST_YEAR:
+            raise forms.ValidationError(self.error_messages["year"], code="year",
+                                        params={"first": FIRST_YEAR, "last": LAST_YEAR})
+        return result
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time filter that answers 400 for an offset or a year no record can have."""
+
+    field_class = BoundedIsoDateTimeField

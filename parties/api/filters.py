@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
-from grids.api.filters import StrictBooleanFilter, SubtreeFilter
+from grids.api.filters import BoundedIsoDateTimeFilter, StrictBooleanFilter, SubtreeFilter
 from parties import pii
 from parties.choices import (
     AttentionLevel,
@@ -87,7 +87,7 @@ class KeyPersonFilterSet(django_filters.FilterSet):
     is_active = StrictBooleanFilter()
     overdue = StrictBooleanFilter(field_name="overdue_since", lookup_expr="isnull", exclude=True,
                                   label=_("marked overdue"))
-    due_before = django_filters.IsoDateTimeFilter(field_name="next_visit_due", lookup_expr="lte")
+    due_before = BoundedIsoDateTimeFilter(field_name="next_visit_due", lookup_expr="lte")
 
     class Meta:
         model = KeyPerson
@@ -99,8 +99,8 @@ class VisitFilterSet(django_filters.FilterSet):
     key_person = django_filters.NumberFilter(field_name="key_person_id")
     worker = django_filters.NumberFilter(field_name="worker_id")
     on_time = StrictBooleanFilter()
-    after = django_filters.IsoDateTimeFilter(field_name="visited_at", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="visited_at", lookup_expr="lt")
+    after = BoundedIsoDateTimeFilter(field_name="visited_at", lookup_expr="gte")
+    before = BoundedIsoDateTimeFilter(field_name="visited_at", lookup_expr="lt")
 
     class Meta:
         model = Visit
