@@ -186,7 +186,8 @@ DATA_RULES = {
     "amount": "an amount of time is at least 0.01 (a decimal string cannot carry a minimum)",
     "time_limit": "an amount of time is at least 0.01 (a decimal string cannot carry a minimum)",
     **{name: "a date-time filter takes years 1900-2999 and UTC offsets within ±14:00"
-       for name in ("reported_after", "reported_before", "closed_after", "closed_before", "due_before")},
+       for name in ("reported_after", "reported_before", "closed_after", "closed_before", "due_before", "before",
+                    "after")},
 }
 
 
@@ -241,8 +242,7 @@ def valid_input_accepted_unless_the_data_says_no(ctx, response, case):
         raise
 
 
-# Left out of the run until their app fixes them (reported): the CSV/XLSX export puts what the query
-# names into its Content-Disposition header unchecked, so a newline in it breaks the answer.
+# Operations left out of the run (none now; the residents export was, until its file name was made safe).
 LEFT_OUT: set[str] = set()
 
 def _exercise(operation, who: str, mode: GenerationMode, tally: Tally) -> None:
