@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
-from cases.choices import ACTIVE_DISPATCH_STATUSES, OPEN_STATUSES, ExtensionStatus
+from cases.choices import OPEN_STATUSES, ExtensionStatus
 from cases.models import Case, Dispatch, ExtensionRequest
 from cases.selectors import visible_cases
 from govgrid.errors import ActionError, NotFound
@@ -123,10 +123,6 @@ def access_extension(user, case: Case, extension_id) -> ExtensionRequest:
             if extension.pk == pk and extension.status == ExtensionStatus.PENDING:
                 return extension
     raise _missing(_("No such extension request waiting on this case."), "extension")
-
-
-def live_dispatches(case: Case) -> list[Dispatch]:
-    return [d for d in case.dispatches.all() if d.status in ACTIVE_DISPATCH_STATUSES]
 
 
 # --- people and centres ----------------------------------------------------------------------------

@@ -385,6 +385,15 @@ def own_dispatches(user, case) -> list:
     return sorted(mine, key=lambda d: (d.role != "lead", d.pk))
 
 
+def dispatch_for(rule: Rule, user, case):
+    """The user's dispatch a department's row is checked against: their live one in a state the row
+    allows, else their first (so the check names the state it is in), else None (not a handler)."""
+    if not rule.on_dispatch or user is None:
+        return None
+    mine = own_dispatches(user, case)
+    return next((d for d in mine if d.status in rule.dispatch_statuses), mine[0] if mine else None)
+
+
 def permitted_rules(user, case) -> list[Rule]:
     """The page actions the user may take on the case now (what its buttons show)."""
     rules = []

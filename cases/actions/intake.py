@@ -157,11 +157,7 @@ def add_photos(case: Case, *, actor, kind: str, photos: Sequence) -> list[Attach
     with recording():
         see(actor, case.pk if isinstance(case, Case) else case)
         case = lock(case)
-        dispatch = None
-        if rule.on_dispatch and actor is not None:
-            mine = pipeline.own_dispatches(actor, case)
-            dispatch = next((d for d in mine if d.status in rule.dispatch_statuses), mine[0] if mine else None)
-        pipeline.check(rule, actor, case, dispatch)
+        pipeline.check(rule, actor, case, pipeline.dispatch_for(rule, actor, case))
         event = record(case, Action.ATTACH, actor, from_status=case.status,
                        payload={"kind": kind, "count": len(photos)})
         return attach(case, event, kind, photos, actor)

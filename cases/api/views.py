@@ -95,11 +95,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         user = self.request.user
         case = access.access_case_by_id(user, self.kwargs["pk"])
         rule = pipeline.RULES_BY_NAME[name]
-        dispatch = None
-        if rule.on_dispatch:
-            mine = pipeline.own_dispatches(user, case)
-            dispatch = next((d for d in mine if d.status in rule.dispatch_statuses), mine[0] if mine else None)
-        pipeline.check(rule, user, case, dispatch)
+        pipeline.check(rule, user, case, pipeline.dispatch_for(rule, user, case))
         context = {**self.get_serializer_context(), "case": case}
         serializer = serializer_class(data=self.request.data, context=context)
         serializer.is_valid(raise_exception=True)
