@@ -58,3 +58,67 @@ class OutageMiddleware:
         logging.getLogger("govgrid.outage").warning(
             "503 for %s %s: %s: %s", request.method, request.path, type(exception).__name__, exception)
         return service_unavailable(request)
+
+
+class StyledNotFoundMiddleware:
+    """Under DEBUG (``make run``) Django answers a 404 with its technical page, in English, listing the
+    URL patterns. People trying the demo should see the page they would see in production, so the
+    styled one is shown unless ``DEBUG_TECHNICAL_404=1`` asks for Django's. Without DEBUG Django calls
+    the 404 handler itself and this does nothing.
+
+    A view's Http404 arrives in ``process_exception``; an address that matches no route never reaches
+    a view (``request.resolver_match`` stays unset), so that 404 is replaced on the way out. Sits
+    after CommonMiddleware, which still turns a 404 for ``/cases`` into the redirect to ``/cases/``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    @staticmethod
+    def active() -> bool:
+        return settings.DEBUG and not getattr(settings, "DEBUG_TECHNICAL_404", False)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 404 and request.resolver_match is None and self.active():
+            from govgrid.views import page_not_found
+
+            return page_not_found(request)
+        return response
+
+    def process_exception(self, request, exception):
+        from django.http import Http404
+
+        if not isinstance(exception, Http404) or not self.active():
+            return None
+        from govgrid.views import page_not_found
+
+        return page_not_found(request, exception)
+
+
+class TextCompressionMiddleware:
+    """gzip for text answers (pages, htmx fragments, JSON, CSV) when the browser accepts it.
+
+    Django's GZipMiddleware does the work; this only keeps it off answers that are compressed
+    already (photos, PDFs, spreadsheets), where gzip costs CPU and drops the Content-Length.
+    Static files never reach it: WhiteNoise, above, answers them with its precompressed copies.
+
+    BREACH (compression beside a secret and reflected input): Django masks the CSRF token afresh
+    in every response, and its GZipMiddleware pads each body with up to 100 random bytes ("Heal the
+    Breach"); session ids travel only in cookies, which are never compressed.
+    """
+
+    TEXT_TYPES = ("text/", "application/json", "application/geo+json", "application/problem+json",
+                  "application/javascript", "application/xml", "image/svg+xml", "application/manifest+json")
+
+    def __init__(self, get_response):
+        from django.middleware.gzip import GZipMiddleware
+
+        self.get_response = get_response
+        self.gzip = GZipMiddleware(get_response)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.get("Content-Type", "").lower().startswith(self.TEXT_TYPES):
+            response = self.gzip.process_response(request, response)
+        return response

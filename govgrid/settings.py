@@ -26,6 +26,9 @@ DEV_SECRET_KEY = "govgrid-development-key-not-for-production"  # noqa: S105
 
 # Off unless asked for: `make run` sets DEBUG=1 for the demo; tests get their values from govgrid/testing.py.
 DEBUG = env_bool("DEBUG", False)
+# Under DEBUG a 404 still shows the styled page (govgrid.middleware.StyledNotFoundMiddleware); 1 shows
+# Django's technical 404 with the URL patterns instead.
+DEBUG_TECHNICAL_404 = env_bool("DEBUG_TECHNICAL_404", False)
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(
@@ -75,12 +78,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise (static files come precompressed), above everything that writes a body.
+    "govgrid.middleware.TextCompressionMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "govgrid.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "govgrid.input_guard.InputGuardMiddleware",  # after Locale: its refusals speak the user's language
     "django.middleware.common.CommonMiddleware",
+    "govgrid.middleware.StyledNotFoundMiddleware",  # the styled 404 under DEBUG too (DEBUG_TECHNICAL_404=1: Django's)
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: records the user and URL of each change to a tracked setting (govgrid.history).

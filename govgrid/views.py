@@ -34,7 +34,7 @@ def home(request):
     if Role.DEPT_HANDLER in scope.roles:
         return redirect("department:inbox")
     if Role.OFFICIAL in scope.roles:
-        return redirect("cases:list")
+        return redirect("reports:dashboard")
     return redirect("cases:list")
 
 
