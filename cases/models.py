@@ -26,16 +26,19 @@ from cases.choices import (
     Supervision,
     Urgency,
 )
+from govgrid.names import NamedInTwoLanguages
 from govgrid.workcalendar import TimeUnit
 from grids.choices import DepartmentKind, Level
 
 
-class Category(models.Model):
+class Category(NamedInTwoLanguages, models.Model):
     """Two levels: a family (市容环境) and its leaves (暴露垃圾). Only leaves are chosen for cases and
     carry the handling rules."""
 
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True,
+                               help_text=_("Shown on English pages; empty: the Chinese name."))
     parent = models.ForeignKey(
         "self", verbose_name=_("family"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
@@ -86,7 +89,7 @@ class Category(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+        return f"{self.code} {self.display_name}"
 
     @property
     def is_leaf(self) -> bool:
@@ -330,6 +333,9 @@ class CaseEvent(models.Model):
     to_status = models.CharField(_("to"), max_length=16, choices=Status.choices, blank=True)
     note = models.TextField(_("note"), blank=True)
     payload = models.JSONField(_("details"), default=dict, blank=True)
+    # The phone's id of the request that made this event (an on-site verification sent from the offline
+    # queue): a resend with the same id answers with the first result instead of acting twice.
+    client_uuid = models.UUIDField(_("client request id"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("case event")
@@ -338,6 +344,10 @@ class CaseEvent(models.Model):
         indexes = [
             models.Index(fields=["case", "at"], name="event_case_at"),
             models.Index(fields=["at"], name="event_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["actor", "client_uuid"], name="event_client_uuid_per_actor",
+                                    condition=Q(client_uuid__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -357,12 +357,19 @@ class Visit(models.Model):
     grid = models.ForeignKey(GRID, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="+")
     area_path = models.CharField(_("area path"), max_length=255, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The phone's id of the request (a visit saved offline and sent later): a resend with the same id
+    # answers with this visit instead of recording a second one.
+    client_uuid = models.UUIDField(_("client request id"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
         ordering = ["-visited_at", "-pk"]
         indexes = [_path_index("visit"), models.Index(fields=["key_person", "-visited_at"], name="visit_person_time")]
+        constraints = [
+            models.UniqueConstraint(fields=["worker", "client_uuid"], name="visit_client_uuid_per_worker",
+                                    condition=Q(client_uuid__isnull=False)),
+        ]
 
 
 class BuildingRole(models.Model):
