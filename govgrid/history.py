@@ -46,10 +46,10 @@ from reports.models import SafetyIndicator, ScoreRule, ScoringSettings
 RECORDED_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
     Area: ("id", "code", "name", "level", "parent", "path", "centroid"),
     Centre: ("id", "name", "area", "level"),
-    Department: ("id", "name", "kind", "area", "is_active"),
+    Department: ("id", "name", "name_en", "kind", "area", "is_active"),
     Membership: ("id", "user", "role", "area", "department", "coefficient", "worker_kind"),
     Category: (
-        "id", "code", "name", "parent", "time_limit", "time_unit", "urgency", "acceptance_criteria",
+        "id", "code", "name", "name_en", "parent", "time_limit", "time_unit", "urgency", "acceptance_criteria",
         "closure_criteria", "duplicate_radius_m", "yellow_share", "accept_yellow_share", "sign_yellow_share",
         "verify_yellow_share", "citizen_allowed", "open311_attributes", "sort_order", "is_active",
     ),

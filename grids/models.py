@@ -10,6 +10,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from grids.choices import CENTRE_LEVELS, CENTRE_ROLES, GRID_ROLES, DepartmentKind, GridKind, Level, Role, WorkerKind
+from govgrid.names import NamedInTwoLanguages
 
 PATH_SEPARATOR = "/"
 
@@ -154,10 +155,12 @@ class Centre(models.Model):
             raise ValidationError({"area": _("The centre's level must be its area's level.")})
 
 
-class Department(models.Model):
+class Department(NamedInTwoLanguages, models.Model):
     """A functional department that cases are dispatched to, serving one area (a town's 司法所…)."""
 
     name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True,
+                               help_text=_("Shown on English pages; empty: the Chinese name."))
     kind = models.CharField(_("kind"), max_length=32, choices=DepartmentKind.choices)
     area = models.ForeignKey(Area, verbose_name=_("area served"), on_delete=models.PROTECT, related_name="departments")
     is_active = models.BooleanField(_("active"), default=True)
@@ -174,7 +177,7 @@ class Department(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
 class Membership(models.Model):
