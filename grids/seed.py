@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from govgrid.env import env_str
 from grids.choices import CENTRE_LEVELS, DepartmentKind, GridKind, Level, Role
+from grids.department_names import english_name
 from grids.models import Area, Centre, Department, GridProfile, Membership, analyze_map_tables
 
 DEFAULT_DEMO_PASSWORD = "govgrid-demo"  # noqa: S105 - a published demo password, not a secret
@@ -701,7 +702,8 @@ def _write_centres_and_departments(
     for node in upper:
         specs = _town_departments(node, rng) if node.level == Level.TOWN else _upper_departments(node)
         for kind, name in specs:
-            department_rows.append(Department(name=name, kind=kind, area=node.area))
+            department_rows.append(Department(name=name, name_en=english_name(node.name, name), kind=kind,
+                                              area=node.area))
             department_nodes.append(node)
     Department.objects.bulk_create(department_rows, batch_size=2000)
     result.departments = len(department_rows)
