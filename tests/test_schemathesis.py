@@ -38,7 +38,6 @@ from cases.tests.conftest import categories, photo  # noqa: F401 (fixture)
 from govgrid.workcalendar import TimeUnit
 
 EXAMPLES = 8  # per operation, persona and mode: about 77 operations × 2 × 2 × 8 ≈ 2,400 calls
-BUDGET_SECONDS = 300  # a guard against a run gone slow (about 60-120 s on 2 cores), not a target
 
 
 @dataclass
@@ -307,4 +306,3 @@ def test_every_operation_answers_as_the_schema_says(world, wsgi_on_test_connecti
     assert not tally.failures, "\n\n".join(tally.failures)
     assert not [status for status in tally.by_status if status >= 500]
     assert only or tally.by_status.get(200, 0) >= 100, "the run reached real objects, not only 404s"
-    assert elapsed < BUDGET_SECONDS
