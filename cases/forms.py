@@ -60,7 +60,7 @@ class MergeForm(NoteForm):
         self.fields["master"].queryset = (
             candidates.filter(Q(pk__in=suggested) | Q(category=self.case.category)).select_related("category")
         )
-        self.fields["master"].label_from_instance = lambda c: f"{c.number} {c.category.name} · {c.address}"
+        self.fields["master"].label_from_instance = lambda c: f"{c.number} {c.category.display_name} · {c.address}"
         if suggested:
             self.fields["master"].initial = suggested[0]
 

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import pipeline
-from cases.choices import ACTIVE_DISPATCH_STATUSES, Action, Stage
+from cases.choices import ACTIVE_DISPATCH_STATUSES, Action, Light, Stage
 from cases.models import CaseEvent, Notification
 from grids.choices import CENTRE_ROLES, Role
 
 User = get_user_model()
+
+# The lights by their colour's name in a sentence (红灯, "red light"), not the bare enum value.
+LIGHT_NAMES = {
+    Light.GREEN: gettext_lazy("green light"),
+    Light.YELLOW: gettext_lazy("yellow light"),
+    Light.RED: gettext_lazy("red light"),
+}
 
 
 # Within notify_many: the staff of each centre read once per batch (a backlog of reports is mostly
@@ -95,13 +105,35 @@ def recipients(event: CaseEvent) -> set[int]:
 
 
 def message(event: CaseEvent) -> str:
+    """The notice in the active language: stored in Chinese when written, shown in the reader's
+    language by :func:`texts` (enum values in the payload are named, never shown raw)."""
     case = event.case
-    text = f"{case.number} {case.category.name}: {event.get_action_display()}"
+    text = f"{case.number} {case.category.display_name}: {event.get_action_display()}"
     if event.action == Action.LIGHT:
-        text = _("%(case)s %(category)s: deadline light turned %(light)s") % {
-            "case": case.number, "category": case.category.name, "light": (event.payload or {}).get("to", ""),
+        payload = event.payload or {}
+        light = payload.get("to", "")
+        stage = payload.get("stage", "")
+        text = _("%(case)s %(category)s: %(stage)s time limit shows a %(light)s") % {
+            "case": case.number, "category": case.category.display_name,
+            "stage": Stage(stage).label if stage and stage in Stage.values else "",
+            "light": str(LIGHT_NAMES.get(light, light)),
         }
+        text = " ".join(text.split())  # no double space when the stage is unknown
     return text[:300]
+
+
+def stored_message(event: CaseEvent) -> str:
+    """The stored text is in the site's language (Chinese), whoever's request sent the task."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return message(event)
+
+
+def texts(notifications) -> list:
+    """Notifications with ``text`` in the reader's language, from their events (read with
+    ``select_related("event__case__category")``); the stored message when the event says nothing."""
+    for notification in notifications:
+        notification.text = message(notification.event) if notification.event_id else notification.message
+    return notifications
 
 
 def notify(event_id: int) -> int:
@@ -111,7 +143,7 @@ def notify(event_id: int) -> int:
     users = recipients(event)
     if not users:
         return 0
-    text = message(event)
+    text = stored_message(event)
     rows = [Notification(recipient_id=user, event=event, case=event.case, message=text) for user in users]
     created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(created)
@@ -125,7 +157,7 @@ def notify_many(event_ids: list[int]) -> int:
         for event in CaseEvent.objects.select_related("case__category", "case__centre").filter(pk__in=event_ids):
             users = recipients(event)
             if users:
-                text = message(event)
+                text = stored_message(event)
                 rows += [Notification(recipient_id=user, event=event, case=event.case, message=text) for user in users]
     finally:
         _staff_by_area.reset(token)

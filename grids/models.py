@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
-from grids.choices import CENTRE_LEVELS, CENTRE_ROLES, GRID_ROLES, DepartmentKind, GridKind, Level, Role, WorkerKind
 from govgrid.names import NamedInTwoLanguages
+from grids.choices import CENTRE_LEVELS, CENTRE_ROLES, GRID_ROLES, DepartmentKind, GridKind, Level, Role, WorkerKind
 
 PATH_SEPARATOR = "/"
 

@@ -162,15 +162,15 @@ def breakdown(area: Area, start: date, end: date, by: str) -> list[dict[str, Any
     if by == "category":
         sums = _sums(DAILY_TABLE, "t.category_id", where, params)
         names = {c.pk: c for c in Category.objects.filter(pk__in=[key for key, _sums in sums])}
-        rows = [_row(names[key].code, names[key].name, figures) for key, figures in sums]
+        rows = [_row(names[key].code, names[key].display_name, figures) for key, figures in sums]
     elif by == "family":
         sums = _sums(DAILY_TABLE, "c.parent_id", where, params, join="JOIN cases_category c ON c.id = t.category_id")
         names = {c.pk: c for c in Category.objects.filter(pk__in=[key for key, _sums in sums])}
-        rows = [_row(names[key].code, names[key].name, figures) for key, figures in sums if key in names]
+        rows = [_row(names[key].code, names[key].display_name, figures) for key, figures in sums if key in names]
     elif by == "department":
         sums = _sums(DAILY_TABLE, "t.department_id", where + " AND t.department_id IS NOT NULL", params)
         names = {d.pk: d for d in Department.objects.filter(pk__in=[key for key, _sums in sums])}
-        rows = [_row(key, names[key].name, figures) for key, figures in sums]
+        rows = [_row(key, names[key].display_name, figures) for key, figures in sums]
     else:  # channel
         labels = dict(Channel.choices)
         rows = [_row(key, str(labels.get(key, key)), figures) for key, figures in _sums(DAILY_TABLE, "t.channel",
@@ -299,7 +299,7 @@ def department_league(area: Area | str, start: date, end: date) -> list[dict[str
     for row in rows:
         department, counts, row_rates = departments[row["key"]], row["counts"], row["rates"]
         league.append({
-            "department": {"id": department.pk, "name": department.name, "kind": department.kind,
+            "department": {"id": department.pk, "name": department.display_name, "kind": department.kind,
                            "area": department.area.name},
             "dispatched": counts["dispatched"], "returned": counts["dispatched_returned"],
             "dispatch_accuracy": row_rates["dispatch_accuracy"],
@@ -334,7 +334,7 @@ def top_overdue(area: Area | str, *, user=None, limit: int = 10, now: datetime |
     )
     return [
         {
-            "id": case.pk, "number": case.number, "category": case.category.name, "grid": case.grid.name,
+            "id": case.pk, "number": case.number, "category": case.category.display_name, "grid": case.grid.name,
             "area_path": case.area_path, "status": case.status, "stage": case.stage, "due_at": case.due_at,
             "overdue_hours": round((now - case.due_at).total_seconds() / 3600, 1), "light": case.light,
             "supervision": case.supervision, "urgency": case.urgency,

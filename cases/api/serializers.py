@@ -17,19 +17,23 @@ from govgrid.workcalendar import TimeUnit
 class CategorySerializer(BlankChoicesMixin, serializers.ModelSerializer):
     family = serializers.CharField(source="parent.code", read_only=True, default=None, allow_null=True)
     family_name = serializers.CharField(source="parent.name", read_only=True, default=None, allow_null=True)
+    family_name_en = serializers.CharField(source="parent.name_en", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Category
-        fields = ["id", "code", "name", "family", "family_name", "time_limit", "time_unit", "urgency",
+        fields = ["id", "code", "name", "name_en", "family", "family_name", "family_name_en",
+                  "time_limit", "time_unit", "urgency",
                   "acceptance_criteria", "closure_criteria", "duplicate_radius_m", "citizen_allowed"]
 
 
 class DispatchSerializer(BlankChoicesMixin, serializers.ModelSerializer):
     department_name = serializers.CharField(source="department.name", read_only=True)
+    department_name_en = serializers.CharField(source="department.name_en", read_only=True)
 
     class Meta:
         model = Dispatch
-        fields = ["id", "department", "department_name", "role", "status", "dispatched_at", "sign_due_at", "due_at",
+        fields = ["id", "department", "department_name", "department_name_en",
+                  "role", "status", "dispatched_at", "sign_due_at", "due_at",
                   "signed_at", "handled_at", "returned_at", "return_reason", "feedback"]
 
 
@@ -45,6 +49,7 @@ class CaseSerializer(BlankChoicesMixin, serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
     category_code = serializers.CharField(source="category.code", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
+    category_name_en = serializers.CharField(source="category.name_en", read_only=True)
     grid_code = serializers.CharField(source="grid.code", read_only=True)
     grid_name = serializers.CharField(source="grid.name", read_only=True)
     centre_name = serializers.CharField(source="centre.name", read_only=True)
@@ -55,6 +60,7 @@ class CaseSerializer(BlankChoicesMixin, serializers.ModelSerializer):
         model = Case
         fields = [
             "id", "number", "status", "status_display", "channel", "category", "category_code", "category_name",
+            "category_name_en",
             "description", "address", "location", "grid", "grid_code", "grid_name", "centre", "centre_name",
             "urgency", "supervision", "rework_count", "closure_kind", "satisfaction", "is_emergency",
             "stage", "light", "due_at", "warn_at", "accept_due_at", "sign_due_at", "handle_due_at", "verify_due_at",

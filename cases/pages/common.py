@@ -29,6 +29,7 @@ from cases import actions, forms, pipeline
 from cases.api.filters import CaseFilterSet
 from cases.choices import OPEN_STATUSES
 from cases.models import Case, Dispatch, Notification
+from cases.notifications import texts as notification_texts
 from cases.selectors import visible_cases
 from govgrid.errors import ActionError
 from grids.scope import visible_grids
@@ -260,8 +261,10 @@ def notifications(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         actions.mark_notifications_read(request.user)
         return redirect("cases:notifications")
-    rows = Notification.objects.filter(recipient=request.user).select_related("case").order_by("-created_at", "-id")
+    rows = (Notification.objects.filter(recipient=request.user).select_related("event__case__category")
+            .order_by("-created_at", "-id"))
     page = Paginator(rows, 30).get_page(request.GET.get("page"))
+    page.object_list = notification_texts(list(page.object_list))  # in the reader's language
     return render(request, "cases/notifications.html", {"page": page})
 
 
@@ -296,14 +299,14 @@ def cases_geojson(request: HttpRequest) -> JsonResponse:
     filterset = CaseFilterSet(request.GET or None, queryset=base, request=request)
     queryset = filtered(filterset, base.filter(status__in=OPEN_STATUSES))
     rows = queryset.select_related("category").only(
-        "id", "location", "light", "status", "category__name", "reported_at"
+        "id", "location", "light", "status", "category__name", "category__name_en", "reported_at"
     ).order_by("-id")[:5000]
     features = [
         {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [round(c.location.x, 6), round(c.location.y, 6)]},
             "properties": {"id": c.pk, "number": c.number, "light": c.light, "status": c.get_status_display(),
-                           "category": c.category.name, "url": reverse("cases:detail", args=[c.pk])},
+                           "category": c.category.display_name, "url": reverse("cases:detail", args=[c.pk])},
         }
         for c in rows
     ]

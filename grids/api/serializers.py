@@ -54,7 +54,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Department
-        fields = ["id", "name", "kind", "kind_display", "area", "area_code", "area_name", "is_active"]
+        fields = ["id", "name", "name_en", "kind", "kind_display", "area", "area_code", "area_name", "is_active"]
 
 
 class LocateQuerySerializer(serializers.Serializer):
