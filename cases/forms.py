@@ -143,6 +143,8 @@ class VerifyForm(CaseActionForm):
     note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     photos = MultipleFileField(label=_("on-site photo"), widget=MultipleFileInput(
         attrs={"accept": "image/*", "capture": "environment"}))
+    # Set by the phone when the form is sent (static/js/offline.js): a resend answers with the first result.
+    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
 
 class FollowUpForm(NoteForm):

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from cases.media import ROUTE as PHOTO_ROUTE
 from cases.media import case_photo
-from govgrid import views
+from govgrid import offline, views
 from govgrid.health import healthz
 
 # Error pages: JSON under /api/ like every other API error (a client reads `detail`), a styled page in
@@ -22,6 +22,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cases/", include("cases.pages.urls")),
+    path("m/sw.js", offline.service_worker, name="service_worker"),  # the phone's offline queue and pages
     path("m/", include("cases.pages.worker")),
     path("", include("parties.urls")),  # /m/grid/… on the phone, /people/… the registry
     path("", include("parties.import_views")),  # /people/import/: residents' import and export page

@@ -8,6 +8,7 @@ every field with a message for a person, and keeping ``grid``/``area_path`` righ
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from datetime import timedelta
 
 from django.contrib.gis.geos import Point
@@ -472,10 +473,24 @@ def end_key_person(key_person: KeyPerson, *, actor, note: str = "") -> KeyPerson
 
 @transaction.atomic
 def record_visit(key_person: KeyPerson, *, actor, visited_at: dt.datetime | None = None, note: str = "",
-                 findings: str = "", photo=None) -> Visit:
-    """Record a visit (走访): on time if made by the due time; the next one falls due a full period later."""
+                 findings: str = "", photo=None, client_uuid: uuid.UUID | str | None = None) -> Visit:
+    """Record a visit (走访): on time if made by the due time; the next one falls due a full period later.
+
+    A resend with the same ``client_uuid`` by the same worker (the phone's offline queue, a retry on a
+    flaky network) returns the visit of the first call. The look-up is made under the key person's row
+    lock, so two copies in flight record one visit; the unique constraint backs it up.
+    """
     _act_on(actor, key_person, _("No such key person."))
+    if client_uuid is not None:
+        try:
+            client_uuid = uuid.UUID(str(client_uuid))
+        except ValueError:
+            raise ActionError(_("client_uuid is not a valid UUID."), field="client_uuid") from None
     key_person = KeyPerson.objects.select_for_update().get(pk=key_person.pk)
+    if client_uuid is not None:
+        existing = Visit.objects.filter(worker=actor, client_uuid=client_uuid).first()
+        if existing is not None:
+            return existing
     if not key_person.is_active:
         raise ActionError(_("This person is no longer on the key-person list."), code="wrong_state")
     now = clock.now()
@@ -487,7 +502,7 @@ def record_visit(key_person: KeyPerson, *, actor, visited_at: dt.datetime | None
         key_person=key_person, worker=actor, visited_at=visited_at, due_at=due,
         on_time=due is None or visited_at <= due, note=_text(note, "note", max_length=4000),
         findings=_text(findings, "findings", max_length=4000), grid_id=key_person.grid_id,
-        area_path=key_person.area_path,
+        area_path=key_person.area_path, client_uuid=client_uuid,
     )
     if photo:
         visit.photo = photo

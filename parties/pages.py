@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from cases.uploads import prepare_upload
 from govgrid import clock
 from govgrid.errors import ActionError, NotFound
+from govgrid.offline import form_errors, wants_json
 from grids.choices import GRID_ROLES, Level
 from grids.models import Area
 from grids.scope import scope_for, visible_areas
@@ -207,6 +208,8 @@ def m_key_persons(request: HttpRequest) -> HttpResponse:
 
 
 class VisitForm(forms.Form):
+    # Set by the phone when the form is sent (static/js/offline.js): a resend answers with the first visit.
+    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
     note = forms.CharField(label=gettext_lazy("What you saw and talked about"), required=False, max_length=4000,
                            widget=forms.Textarea(attrs={"rows": 3}))
     findings = forms.CharField(
@@ -244,14 +247,19 @@ def m_visit(request: HttpRequest, pk: int) -> HttpResponse:
             data = form.cleaned_data
             try:
                 visit = actions.record_visit(key_person, actor=request.user, note=data["note"],
-                                             findings=data["findings"], photo=data["photo"])
+                                             findings=data["findings"], photo=data["photo"],
+                                             client_uuid=data["client_uuid"])
             except NotFound:
                 raise Http404 from None
             except ActionError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
+                if wants_json(request):  # the phone's offline queue (static/js/offline.js)
+                    return JsonResponse({"ok": True, "url": reverse("parties:m_visit_done", args=[visit.pk])})
                 return redirect("parties:m_visit_done", pk=visit.pk)
         status = 400
+        if wants_json(request):
+            return JsonResponse({"ok": False, "errors": form_errors(form)}, status=status)
     else:
         form = VisitForm()
     visits = key_person.visits.select_related("worker").order_by("-visited_at", "-pk")[:5]

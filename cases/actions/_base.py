@@ -130,12 +130,12 @@ def notify_listeners(event: CaseEvent, case: Case) -> None:
 
 
 def record(case: Case, action_name: str, actor, *, from_status: str = "", to_status: str = "", note: str = "",
-           payload: dict | None = None, at: datetime | None = None) -> CaseEvent:
+           payload: dict | None = None, at: datetime | None = None, client_uuid=None) -> CaseEvent:
     """Write the action's one timeline event; it is the outbox of whoever the table says is told."""
     rule = pipeline.RULES_BY_EVENT[action_name]
     event = CaseEvent.objects.create(
         case=case, actor=actor, at=at or now(), action=action_name, from_status=from_status,
-        to_status=to_status or from_status, note=note, payload=payload or {},
+        to_status=to_status or from_status, note=note, payload=payload or {}, client_uuid=client_uuid,
     )
     notify_listeners(event, case)
     if rule.notify:

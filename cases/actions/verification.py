@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,16 +14,18 @@ from cases.actions._base import (
     action,
     attach,
     check_files,
+    lock,
     now,
     reach_and_lock,
     record,
     refresh_dispatches,
     require_text,
     save,
+    see,
 )
 from cases.actions.clocks import live_lead, start_handle
 from cases.choices import ACTIVE_DISPATCH_STATUSES, Action, AttachmentKind, DispatchStatus, Status
-from cases.models import Case
+from cases.models import Case, CaseEvent
 from govgrid.errors import ActionError
 
 
@@ -40,8 +43,27 @@ def assign_verification(case: Case, *, actor, verifier) -> Case:
 
 
 @action
-def verify_case(case: Case, *, actor, passed: bool, note: str = "", photos: Sequence = ()) -> Case:
-    """核查 on site: pass → verified; fail → back to the departments as rework."""
+def verify_case(case: Case, *, actor, passed: bool, note: str = "", photos: Sequence = (),
+                client_uuid: uuid.UUID | str | None = None) -> Case:
+    """核查 on site: pass → verified; fail → back to the departments as rework.
+
+    A resend with the same ``client_uuid`` by the same verifier (the phone's offline queue, a retry on a
+    flaky network) answers with the case as the first call left it instead of a Conflict: the check is
+    made under the case lock, so two copies in flight act once.
+    """
+    if client_uuid is not None:
+        try:
+            client_uuid = uuid.UUID(str(client_uuid))
+        except ValueError:
+            raise ActionError(_("client_uuid is not a valid UUID."), field="client_uuid") from None
+        see(actor, case.pk if isinstance(case, Case) else case)
+        locked = lock(case)
+        earlier = CaseEvent.objects.filter(actor=actor, client_uuid=client_uuid).values_list(
+            "case_id", "action").first()
+        if earlier == (locked.pk, Action.VERIFY):
+            return locked
+        if earlier is not None:
+            raise ActionError(_("This request id was already used for something else."), field="client_uuid")
     case = reach_and_lock(actor, case, "verify")
     if not passed:
         note = require_text(note, "note", _("Say what is still wrong."))
@@ -54,7 +76,7 @@ def verify_case(case: Case, *, actor, passed: bool, note: str = "", photos: Sequ
     else:
         reopen_for_rework(case, at)
     event = record(case, Action.VERIFY, actor, from_status=Status.HANDLED, to_status=case.status, note=note,
-                   payload={"passed": passed, "rework_count": case.rework_count})
+                   payload={"passed": passed, "rework_count": case.rework_count}, client_uuid=client_uuid)
     attach(case, event, AttachmentKind.VERIFICATION, photos, actor)
     return case
 

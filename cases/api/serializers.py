@@ -209,6 +209,9 @@ class VerifierSerializer(serializers.Serializer):
 class VerifySerializer(NoteSerializer):
     passed = serializers.BooleanField(label=_("passed"))
     photos = serializers.ListField(child=serializers.FileField(), required=False, default=list, label=_("photos"))
+    client_uuid = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                        label=_("client request id"),
+                                        help_text=_("A resend with the same id answers with the first result."))
 
 
 class FollowUpSerializer(NoteSerializer):

@@ -32,6 +32,7 @@ from cases.models import Case, Dispatch, Notification
 from cases.notifications import texts as notification_texts
 from cases.selectors import visible_cases
 from govgrid.errors import ActionError
+from govgrid.offline import form_errors, wants_json
 from grids.scope import visible_grids
 
 
@@ -116,7 +117,8 @@ PAGE_ACTIONS: list[PageAction] = [
                lambda u, c, f: actions.assign_verification(c, actor=u, verifier=f.cleaned_data["verifier"])),
     PageAction("verify", forms.VerifyForm,
                lambda u, c, f: actions.verify_case(c, actor=u, passed=f.cleaned_data["passed"],
-                                                   note=f.cleaned_data["note"], photos=f.cleaned_data["photos"]),
+                                                   note=f.cleaned_data["note"], photos=f.cleaned_data["photos"],
+                                                   client_uuid=f.cleaned_data.get("client_uuid")),
                True),
     PageAction("follow_up", forms.FollowUpForm,
                lambda u, c, f: actions.follow_up(c, actor=u, satisfaction=f.cleaned_data["satisfaction"],
@@ -245,11 +247,15 @@ def case_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):
             target = reverse("cases:detail", args=[case.pk])
+        if wants_json(request):  # the phone's offline queue (static/js/offline.js)
+            return JsonResponse({"ok": True, "url": target})
         if request.headers.get("HX-Request"):
             response = HttpResponse(status=204)
             response["HX-Redirect"] = target
             return response
         return redirect(target)
+    if wants_json(request):
+        return JsonResponse({"ok": False, "errors": form_errors(form)}, status=status)
     context = {"case": case, "action": action, "form": form, "open": True, "next": request.POST.get("next", "")}
     if request.headers.get("HX-Request"):
         return render(request, "cases/_action_form.html", context, status=status)

@@ -239,6 +239,9 @@ class VisitWriteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     findings = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     photo = serializers.ImageField(required=False)
+    client_uuid = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                        label=_("client request id"),
+                                        help_text=_("A resend with the same id answers with the first visit."))
 
 
 class BuildingRoleWriteSerializer(serializers.Serializer):

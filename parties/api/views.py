@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -279,8 +280,11 @@ class VisitViewSet(_Registry):
 
     @extend_schema(request=s.VisitWriteSerializer, responses={201: s.VisitSerializer})
     def create(self, request):
+        request_started = timezone.now()
         data = _valid(s.VisitWriteSerializer, request)
         key_person = access.access_key_person_by_id(request.user, data.pop("key_person"), act=True,
                                                     field="key_person")
         visit = actions.record_visit(key_person, actor=request.user, **data)
-        return self._answer(visit, status.HTTP_201_CREATED)
+        # A resend of a visit already recorded (same client_uuid) answers 200 with that visit.
+        replayed = data["client_uuid"] is not None and visit.created_at < request_started
+        return self._answer(visit, status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)

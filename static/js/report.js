@@ -8,6 +8,8 @@
      as it was, chosen photos included, and the worker just taps again. The hidden client_uuid makes
      every resend of the same form answer with the case of the first one, never a second case;
    - the button is disabled while sending, so a double tap sends once.
+   Where offline.js runs (the grid worker's pages), it sends the form instead, through its queue on
+   the phone, and calls form.govgridQueue below.
    On the case page it only reports network failures of htmx forms (the verify form). */
 (function () {
   "use strict";
@@ -255,6 +257,26 @@
       alertBox(alertEl, msg.msgNetwork);
     });
   });
+
+  /* The offline queue (offline.js) sends this form when it is on the page, and calls these: the
+     reasons of a refusal beside their fields, and a fresh form once a report was kept on the phone
+     (the place stays: the next report is usually made on the same spot). */
+  form.govgridQueue = {
+    errors: showErrors,
+    reset: function () {
+      var kept = { lon: lonInput.value, lat: latInput.value };
+      form.reset();
+      lonInput.value = kept.lon;
+      latInput.value = kept.lat;
+      choose(select.value);
+      ["photos-preview", "after-photos-preview"].forEach(function (id) {
+        var box = document.getElementById(id);
+        if (box) { box.textContent = ""; }
+      });
+      showMode();
+      alertBox(alertEl, "");
+    }
+  };
 
   /* Back from the case page restores this page from the cache with the old client_uuid, which
      would answer a new report with the old case: load a fresh form instead. */
