@@ -11,6 +11,11 @@
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
+    // On a phone the tabs scroll in their own strip: bring the current one into it.
+    var tab = document.querySelector(".mainnav [aria-current]");
+    if (tab && tab.parentNode.scrollWidth > tab.parentNode.clientWidth) {
+      tab.parentNode.scrollLeft = tab.offsetLeft - tab.parentNode.offsetLeft - 24;
+    }
     // Maps declared in the markup: data-map="case" (one case and its grid) or "overview" (all cases).
     if (window.GovGridMaps) {
       document.querySelectorAll("[data-map]").forEach(function (el) {
