@@ -308,7 +308,10 @@ def inbox_queryset(user) -> QuerySet[Case]:
     return centre_cases(user).select_related(
         "category", "grid", "reporter", "suggested_department", "centre"
     ).prefetch_related(
-        Prefetch("duplicate_candidates", queryset=visible_cases(user).select_related("category")),
+        # Only the candidates this user may see, oldest first: the report the others would be merged
+        # into. The row shows three and counts the rest.
+        Prefetch("duplicate_candidates", to_attr="duplicates",
+                 queryset=visible_cases(user).select_related("category").order_by("reported_at", "id")),
         Prefetch("dispatches", queryset=returned, to_attr="returned_dispatches"),
     )
 
