@@ -37,14 +37,15 @@ from rest_framework.exceptions import ValidationError
 from cases import actions, deadlines, forms, pipeline
 from cases.api.filters import CaseFilterSet
 from cases.choices import DispatchRole, DispatchStatus, ExtensionStatus, Light, Stage, Status, Supervision
-from cases.models import Case, Category, Dispatch, ExtensionRequest
+from cases.models import Case, Dispatch, ExtensionRequest
+from cases.pages import pickers
 from cases.pages.common import ACTIONS_BY_NAME, PageAction, case_for_page, run_page_action
 from cases.pipeline import CITIZEN_CHANNELS
 from cases.selectors import visible_cases
 from govgrid import clock
 from govgrid.workcalendar import TimeUnit
-from grids.choices import CENTRE_ROLES, Level, Role
-from grids.scope import Scope, scope_for, visible_areas
+from grids.choices import CENTRE_ROLES, Role
+from grids.scope import Scope, scope_for
 
 PER_PAGE = 20
 LANE_CAP = 30
@@ -111,22 +112,9 @@ class PageFilters:
             "filter_errors": self.errors, "filters_active": self.active, "GET": self.request.GET,
         }
         if "within" in self.fields:
-            areas = list(visible_areas(user).filter(level__lte=Level.COMMUNITY).only("code", "name", "level")
-                         .order_by("path")[:400])
-            top = min((a.level for a in areas), default=Level.CITY)
-            context["area_choices"] = [(a.code, "\u3000" * (a.level - top) + a.name) for a in areas]
+            context["area_choices"] = pickers.area_choices(user, self.request.GET.get("within", ""))
         if "category" in self.fields:
-            families: dict[int, tuple[Category, list[Category]]] = {}
-            leaves = []
-            for category in Category.objects.filter(is_active=True).order_by("sort_order", "code"):
-                if category.parent_id is None:
-                    families[category.pk] = (category, [])
-                else:
-                    leaves.append(category)
-            for leaf in leaves:
-                if leaf.parent_id in families:
-                    families[leaf.parent_id][1].append(leaf)
-            context["category_families"] = list(families.values())
+            context["category_families"] = pickers.category_families()
         return context
 
 

@@ -30,6 +30,9 @@ from cases.api.filters import CaseFilterSet
 from cases.choices import OPEN_STATUSES
 from cases.models import Case, Dispatch, Notification
 from cases.notifications import texts as notification_texts
+from cases.pages import pickers
+from cases.notifications import texts as notification_texts
+from cases.pages import pickers
 from cases.selectors import visible_cases
 from govgrid.errors import ActionError
 from govgrid.offline import form_errors, wants_json
@@ -213,6 +216,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/list.html", {
         "filter": filterset, "page": page, "sort": sort, "query": query.urlencode(),
         "sort_query": sort_query.urlencode(),
+        "area_choices": pickers.area_choices(request.user, request.GET.get("within", "")),
+        "category_families": pickers.category_families(),
     })
 
 
