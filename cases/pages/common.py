@@ -31,8 +31,6 @@ from cases.choices import OPEN_STATUSES
 from cases.models import Case, Dispatch, Notification
 from cases.notifications import texts as notification_texts
 from cases.pages import pickers
-from cases.notifications import texts as notification_texts
-from cases.pages import pickers
 from cases.selectors import visible_cases
 from govgrid.errors import ActionError
 from govgrid.offline import form_errors, wants_json
