@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TextIO
 
+from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -198,6 +199,29 @@ def seed_people(city: Area, *, population: int = DEMO_POPULATION, seed: int = 20
     return result
 
 
+class _Placer:
+    """Random points inside a grid's boundary, which is no rectangle: drawn in its extent, kept when inside."""
+
+    def __init__(self, grid: Area, rng: random.Random) -> None:
+        self.rng = rng
+        if grid.boundary is None:
+            self.extent, self.inside, self.fallback = (113.0, 23.0, 113.01, 23.01), None, (113.005, 23.005)
+        else:
+            self.extent, self.inside = grid.boundary.extent, grid.boundary.prepared
+            surface = grid.boundary.point_on_surface
+            self.fallback = (surface.x, surface.y)
+
+    def point(self) -> str:
+        x0, y0, x1, y1 = self.extent
+        lon, lat = self.fallback
+        for _attempt in range(50):
+            x, y = self.rng.uniform(x0, x1), self.rng.uniform(y0, y1)
+            if self.inside is None or self.inside.contains(Point(x, y)):
+                lon, lat = x, y
+                break
+        return f"SRID=4326;POINT({lon:.7f} {lat:.7f})"
+
+
 @transaction.atomic
 def _write_chunk(chunk: list[tuple[Area, int]], people: _People, workers: dict[int, list[int]],
                  result: PeopleResult) -> None:
@@ -214,8 +238,7 @@ def _write_chunk(chunk: list[tuple[Area, int]], people: _People, workers: dict[i
     rows: dict[str, list[tuple]] = defaultdict(list)
     key_persons: list[tuple] = []
     for grid, target in chunk:
-        x0, y0, x1, y1 = grid.boundary.extent if grid.boundary else (113.0, 23.0, 113.01, 23.01)
-        dx, dy = (x1 - x0) * 0.05, (y1 - y0) * 0.05
+        place = _Placer(grid, rng)
         road = rng.choice(ROADS)
         compound = people.name()[:1] + rng.choice(("华", "阳", "新", "福", "安", "康")) + rng.choice(COMPOUNDS)
         placed = 0
@@ -227,7 +250,7 @@ def _write_chunk(chunk: list[tuple[Area, int]], people: _People, workers: dict[i
             floors, units = rng.choice(((6, 2), (7, 2), (9, 3), (11, 2), (18, 2), (3, 1)))
             road_number = str(rng.randrange(1, 400))
             address = f"{road}{road_number}号{compound}{number}栋"
-            point = f"SRID=4326;POINT({rng.uniform(x0 + dx, x1 - dx):.7f} {rng.uniform(y0 + dy, y1 - dy):.7f})"
+            point = place.point()
             rows["building"].append((building_id, str(number), road, road_number, compound, f"{number}栋", address,
                                      point, grid.pk, grid.path, floors, units, now, now))
             grid_buildings.append((building_id, address, floors))
