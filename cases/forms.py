@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cases import access
@@ -16,6 +18,32 @@ from grids.models import Centre, Department
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
+
+
+CAMERA_ICON = (
+    '<svg width="22" height="22" viewBox="0 0 24 24" fill="currentColor" aria-hidden="true">'
+    '<path d="M9 3 7.2 5H4a2 2 0 0 0-2 2v11a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2h-3.2L15 3H9zm3 5a5 5 0 1 1 '
+    '0 10 5 5 0 0 1 0-10zm0 2a3 3 0 1 0 0 6 3 3 0 0 0 0-6z"/></svg>'
+)
+TAKE_A_PHOTO = _("Take a photo")
+
+
+class PhotoInput(MultipleFileInput):
+    """Photos as the worker's report form takes them: a big camera button standing for the file input
+    (hidden once static/js/forms.js runs) and thumbnails of what was chosen."""
+
+    def __init__(self, attrs=None, button=TAKE_A_PHOTO):
+        super().__init__({"accept": "image/*", "class": "file-input", **(attrs or {})})
+        self.button = button
+
+    def render(self, name, value, attrs=None, renderer=None):
+        field = super().render(name, value, attrs, renderer)
+        input_id = (attrs or {}).get("id") or self.attrs.get("id") or f"id_{name}"
+        return format_html(
+            '<label class="camera camera-light" for="{}">{}<span>{}</span></label>{}'
+            '<div class="photos preview" data-preview-for="{}" aria-live="polite"></div>',
+            input_id, mark_safe(CAMERA_ICON), self.button, field, input_id,  # noqa: S308 (a constant)
+        )
 
 
 class MultipleFileField(forms.FileField):
@@ -69,7 +97,8 @@ class DispatchForm(NoteForm):
     lead = forms.ModelChoiceField(label=_("lead department"), queryset=Department.objects.none())
     assists = forms.ModelMultipleChoiceField(
         label=_("assisting departments"), queryset=Department.objects.none(), required=False,
-        widget=forms.SelectMultiple(attrs={"size": 4}),
+        # Ticks in a short scrolling list; static/js/forms.js hides the lead chosen and adds a search box.
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "assist-list"}),
     )
 
     def __init__(self, *args, **kwargs):
@@ -101,7 +130,7 @@ class ReturnForm(DispatchChoiceMixin, ReasonForm):
 
 class FeedbackForm(DispatchChoiceMixin, CaseActionForm):
     note = forms.CharField(label=_("how it was handled"), widget=forms.Textarea(attrs={"rows": 3}))
-    photos = MultipleFileField(label=_("photos"))
+    photos = MultipleFileField(label=_("photos"), widget=PhotoInput(button=_("Take or choose photos")))
 
 
 class ExtensionRequestForm(DispatchChoiceMixin, CaseActionForm):
@@ -141,8 +170,7 @@ class VerifyForm(CaseActionForm):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    photos = MultipleFileField(label=_("on-site photo"), widget=MultipleFileInput(
-        attrs={"accept": "image/*", "capture": "environment"}))
+    photos = MultipleFileField(label=_("on-site photo"), widget=PhotoInput(attrs={"capture": "environment"}))
     # Set by the phone when the form is sent (static/js/offline.js): a resend answers with the first result.
     client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
