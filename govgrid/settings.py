@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -239,15 +240,24 @@ AXES_VERBOSE = False
 # Content Security Policy (django-csp): scripts and style sheets only from our own origin, no inline
 # <script>, <style> or on* handlers. Style *attributes* are allowed: ECharts tooltips and Leaflet build
 # HTML strings with them, and a style attribute cannot run script.
+# Base map tiles: a Leaflet URL template ({z}/{x}/{y}, {s} for a subdomain, {key} or {tk} for
+# MAP_TILE_KEY), none by default: the maps then draw the city, district and town outlines themselves.
+# 天地图's web Mercator layers (…/vec_w/…, CGCS2000 ≈ WGS 84) line up with our WGS 84 boundaries with
+# no offset; GCJ-02 tiles (高德, 腾讯) would sit ~500 m off and are not supported.
 MAP_TILE_URL = env_str("MAP_TILE_URL", "")
-_tiles = urlparse(MAP_TILE_URL.replace("{s}", "*"))
+MAP_TILE_KEY = env_str("MAP_TILE_KEY", "")
+MAP_TILE_SUBDOMAINS = env_str("MAP_TILE_SUBDOMAINS", "abc")
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
+# The CSP names the tile host; a subdomain placeholder ("t{s}.tianditu.gov.cn") becomes "*.tianditu.gov.cn".
+_tiles = urlparse(MAP_TILE_URL)
+_tile_host = re.sub(r"^[^.]*\{s\}[^.]*\.", "*.", _tiles.netloc)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
         "style-src-attr": [UNSAFE_INLINE],
-        "img-src": [SELF, "data:", "blob:", *([f"{_tiles.scheme}://{_tiles.netloc}"] if _tiles.netloc else [])],
+        "img-src": [SELF, "data:", "blob:", *([f"{_tiles.scheme}://{_tile_host}"] if _tiles.netloc else [])],
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
         "object-src": [NONE],

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from cases.pages import common
+from grids.pages import outlines_geojson
 
 app_name = "cases"
 urlpatterns = [
@@ -12,4 +13,5 @@ urlpatterns = [
     path("map/", common.case_map, name="map"),
     path("map/grids.geojson", common.grids_geojson, name="grids_geojson"),
     path("map/cases.geojson", common.cases_geojson, name="cases_geojson"),
+    path("map/outlines.geojson", outlines_geojson, name="outlines_geojson"),
 ]
