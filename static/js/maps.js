@@ -3,6 +3,10 @@
 (function () {
   "use strict";
   var LIGHT = { green: "#1e8e3e", yellow: "#e6a100", red: "#d93025", "": "#9aa5b1" };
+  // Leaflet finds its pin images through a url() in leaflet.css, which it no longer recognises once
+  // collectstatic has given them hashed names (production): the pin's 2x image and shadow would 404.
+  var leafletCss = document.querySelector('link[rel="stylesheet"][href*="vendor/leaflet/leaflet."]');
+  if (leafletCss && window.L) { L.Icon.Default.imagePath = leafletCss.href.replace(/[^\/]*$/, "") + "images/"; }
 
   function base(el, options) {
     // maxZoom: marker clustering needs one, and with no tile layer nothing else sets it.
