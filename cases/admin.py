@@ -18,7 +18,7 @@ class CategoryAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     list_display = ["code", "name", "parent", "time_limit", "time_unit", "urgency", "yellow_share",
                     "duplicate_radius_m", "citizen_allowed", "is_active"]
     list_filter = ["parent", "urgency", "time_unit", "citizen_allowed", "is_active"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_en"]
     list_select_related = ["parent"]
     inlines = [CategoryLeadInline]
 

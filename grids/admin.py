@@ -108,9 +108,9 @@ class CentreAdmin(ConfigHistoryMixin, admin.ModelAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(ConfigHistoryMixin, admin.ModelAdmin):
-    list_display = ["name", "kind", "area", "is_active"]
+    list_display = ["name", "name_en", "kind", "area", "is_active"]
     list_filter = ["kind", "area__level", "is_active"]
-    search_fields = ["name", "area__name", "area__code"]
+    search_fields = ["name", "name_en", "area__name", "area__code"]
     autocomplete_fields = ["area"]
     list_select_related = ["area"]
 
