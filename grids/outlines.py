@@ -15,7 +15,8 @@ geodetic datum but a deliberately non-linear offset, so no EPSG code describes i
 The cut (:func:`cut_outlines`): each *root* (a district, or the city itself where towns sit directly
 under it, 市管镇) gets a dense deterministic sample of points inside its outline (``ST_GeneratePoints``
 with a seed). The sample is split down the plan's tree by weight (the number of grids below each
-child), halving along the longer side each time, so each grid ends up with about the same number of
+child), halving across the longer side each time (at a slant, along a gentle wave, so
+borders meander), so each grid ends up with about the same number of
 points and so about the same area. The mean of each grid's points is its seed, the grids are the
 Voronoi cells of those seeds (``ST_VoronoiPolygons``) clipped to the root outline, and every area above
 a grid is the ``ST_Union`` of its children. So each parent is exactly the union of its children, and
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -124,8 +126,12 @@ def _as_multi(geometry: GEOSGeometry) -> MultiPolygon:
 Points = list[tuple[float, float]]
 
 
-def _split(points: Points, weights: Sequence[float], cos_lat: float) -> list[Points]:
-    """Split points into ``len(weights)`` groups of sizes proportional to the weights, halving along the longer side."""
+def _split(points: Points, weights: Sequence[float], cos_lat: float, rng: random.Random) -> list[Points]:
+    """Split points into ``len(weights)`` groups of sizes proportional to the weights.
+
+    Each cut halves the weights across the longer side of the points, at a slant and along a gentle
+    wave (a random angle and phase), so borders meander like real ones instead of ruling a grid.
+    """
     if len(weights) == 1:
         return [points]
     total = sum(weights)
@@ -135,17 +141,27 @@ def _split(points: Points, weights: Sequence[float], cos_lat: float) -> list[Poi
         if running >= total / 2:
             break
     left_weight = sum(weights[:half])
-    xs = [p[0] for p in points]
+    xs = [p[0] * cos_lat for p in points]
     ys = [p[1] for p in points]
-    by_x = (max(xs) - min(xs)) * cos_lat >= max(ys) - min(ys)
-    ordered = sorted(points, key=(lambda p: (p[0], p[1])) if by_x else (lambda p: (p[1], p[0])))
+    angle = (0.0 if max(xs) - min(xs) >= max(ys) - min(ys) else math.pi / 2) + rng.uniform(-0.45, 0.45)
+    cos_a, sin_a = math.cos(angle), math.sin(angle)
+    along = [x * cos_a + y * sin_a for x, y in zip(xs, ys, strict=True)]
+    across = [y * cos_a - x * sin_a for x, y in zip(xs, ys, strict=True)]
+    span_along = (max(along) - min(along)) or 1e-9
+    span_across = (max(across) - min(across)) or 1e-9
+    low_across = min(across)
+    waves, phase, amplitude = rng.uniform(0.5, 1.3), rng.uniform(0, 2 * math.pi), 0.12 * span_along
+    keys = [a + amplitude * math.sin(2 * math.pi * waves * (c - low_across) / span_across + phase)
+            for a, c in zip(along, across, strict=True)]
+    ordered = [points[i] for i in sorted(range(len(points)), key=lambda i: (keys[i], i))]
     cut = round(len(ordered) * left_weight / total)
     cut = min(max(cut, half), len(ordered) - (len(weights) - half))  # every group keeps a point
-    return _split(ordered[:cut], weights[:half], cos_lat) + _split(ordered[cut:], weights[half:], cos_lat)
+    return (_split(ordered[:cut], weights[:half], cos_lat, rng)
+            + _split(ordered[cut:], weights[half:], cos_lat, rng))
 
 
-def _grid_seeds(node: AreaPlan, points: list[tuple[float, float]], cos_lat: float, inside: PreparedGeometry,
-                seeds: dict[str, tuple[float, float]], parents: dict[str, str]) -> None:
+def _grid_seeds(node: AreaPlan, points: Points, cos_lat: float, inside: PreparedGeometry,
+                seeds: dict[str, tuple[float, float]], parents: dict[str, str], rng: random.Random) -> None:
     if not node.children:
         mean = (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
         if not inside.contains(Point(mean, srid=4326)):
@@ -154,10 +170,10 @@ def _grid_seeds(node: AreaPlan, points: list[tuple[float, float]], cos_lat: floa
             mean = min(points, key=lambda p: ((p[0] - mean[0]) * cos_lat) ** 2 + (p[1] - mean[1]) ** 2)
         seeds[node.code] = mean
         return
-    groups = _split(points, [child.grid_count for child in node.children], cos_lat)
+    groups = _split(points, [child.grid_count for child in node.children], cos_lat, rng)
     for child, group in zip(node.children, groups, strict=True):
         parents[child.code] = node.code
-        _grid_seeds(child, group, cos_lat, inside, seeds, parents)
+        _grid_seeds(child, group, cos_lat, inside, seeds, parents, rng)
 
 
 def cut_outlines(roots: Sequence[tuple[AreaPlan, MultiPolygon]], *, seed: int,
@@ -195,7 +211,7 @@ def cut_outlines(roots: Sequence[tuple[AreaPlan, MultiPolygon]], *, seed: int,
             points = cursor.fetchall()
             seeds: dict[str, tuple[float, float]] = {}
             cos_lat = math.cos(math.radians(outline.centroid.y))
-            _grid_seeds(root, points, cos_lat, outline.prepared, seeds, parents)
+            _grid_seeds(root, points, cos_lat, outline.prepared, seeds, parents, random.Random(f"{seed}-{root.code}"))
             leaves.extend((code, root.code, lon, lat) for code, (lon, lat) in seeds.items())
             cursor.execute("TRUNCATE seed_points")
             cursor.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from collections import Counter
@@ -89,4 +90,60 @@ def test_a_real_district_is_cut_without_gaps_or_overlaps(monkeypatch) -> None:
     # Every grid holds its own centroid, so point → grid finds it back.
     ((outside,),) = _sql("SELECT count(*) FROM grids_area WHERE level = %s AND NOT ST_Covers(boundary, centroid)",
                          Level.GRID)
-    assert outside <= 2
+    assert outside == 0
+
+
+# --- the outlines endpoint ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_outlines_are_scoped_simplified_and_labelled(client, monkeypatch) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    demo = seed_city("demo")
+
+    def outlines(username: str) -> list[dict]:
+        client.force_login(demo.personas[username])
+        response = client.get("/cases/map/outlines.geojson")
+        assert response.status_code == 200 and response["Content-Type"] == "application/json"
+        return response.json()["features"]
+
+    everything = outlines("official")
+    assert Counter(f["properties"]["level"] for f in everything) == {
+        Level.CITY: 1, Level.DISTRICT: 2, Level.TOWN: 4, Level.COMMUNITY: 12,
+    }
+    for feature in everything:
+        shape = GEOSGeometry(json.dumps(feature["geometry"]))
+        assert shape.geom_type in ("Polygon", "MultiPolygon")
+        assert shape.contains(Point(*feature["properties"]["label"]))  # the name sits inside its area
+    city = next(f for f in everything if f["properties"]["level"] == Level.CITY)
+    full = Area.objects.get(code="9901").boundary
+    simplified = GEOSGeometry(json.dumps(city["geometry"]))
+    assert simplified.num_coords < full.num_coords
+    assert abs(simplified.area - full.area) < 0.01 * full.area
+    # A town centre sees its town and the communities in it, nothing beside or above it.
+    town = Area.objects.get(memberships__user=demo.personas["operator"])
+    mine = outlines("operator")
+    assert {f["properties"]["code"] for f in mine} == set(
+        Area.objects.within(town).exclude(level=Level.GRID).values_list("code", flat=True)
+    )
+    # A grid worker sees no outline (their grids come with the grid layer); a stranger is sent to log in.
+    assert outlines("worker") == []
+    client.logout()
+    assert client.get("/cases/map/outlines.geojson").status_code == 302
+
+
+def test_tile_url_gets_its_key_and_subdomain(settings) -> None:
+    from govgrid.context import map_tile_url
+
+    settings.MAP_TILE_URL = ("https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&LAYER=vec"
+                             "&TILEMATRIXSET=w&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}")
+    settings.MAP_TILE_KEY = "abc123"
+    settings.MAP_TILE_SUBDOMAINS = "01234567"
+    url = map_tile_url()
+    assert url.startswith("https://t0.tianditu.gov.cn/") and url.endswith("&tk=abc123")
+    assert "{z}" in url and "{x}" in url and "{y}" in url
+    settings.MAP_TILE_URL, settings.MAP_TILE_SUBDOMAINS = "https://{s}.tiles.example/{z}/{x}/{y}.png?key={key}", "abc"
+    assert map_tile_url() == "https://{s}.tiles.example/{z}/{x}/{y}.png?key=abc123"

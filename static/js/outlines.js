@@ -11,7 +11,7 @@
   var STYLE = {};
   STYLE[CITY] = { color: "#3d4b5c", weight: 3, opacity: 0.9, fill: true, fillColor: "#fbfaf6", fillOpacity: 1 };
   STYLE[DISTRICT] = { color: "#5d6b7c", weight: 2.2, opacity: 0.85, dashArray: "8 5", fill: false };
-  STYLE[TOWN] = { color: "#7b8794", weight: 1.3, opacity: 0.8, fill: false };
+  STYLE[TOWN] = { color: "#52606d", weight: 1.8, opacity: 0.85, fill: false };
   STYLE[COMMUNITY] = { color: "#9aa5b1", weight: 0.6, opacity: 0.6, fill: false };
   var LABEL_CLASS = {};
   LABEL_CLASS[CITY] = "map-label map-label-city";
@@ -105,6 +105,20 @@
     }
     map.on("zoomend moveend resize", place);
     place();
+    // The grids (maps.js) are drawn in blue over the whole city: from afar a mesh of thin pale lines
+    // under the town borders, close up the strong outline a worker looks for.
+    function gridStyle() {
+      var close = map.getZoom() >= (map.getBoundsZoom(byLevel[TOWN] && byLevel[TOWN][0] ? byLevel[TOWN][0].getBounds() : map.getBounds()) + 1);
+      map.eachLayer(function (l) {
+        if (l.feature && l.feature.properties && !l.feature.properties.level && l.setStyle && l.feature.geometry.type !== "Point") {
+          l.setStyle(close ? { color: "#1f5fbf", weight: 1.2, opacity: 0.9, fillColor: "#dfe9f7", fillOpacity: 0.3 }
+                           : { color: "#5b8fd6", weight: 0.6, opacity: 0.55, fillColor: "#dfe9f7", fillOpacity: 0.25 });
+        }
+      });
+    }
+    map.on("zoomend", gridStyle);
+    el.addEventListener("govgrid:loaded", gridStyle);
+    gridStyle();
     el.dataset.outlines = String(data.features.length);
     return byLevel;
   }
