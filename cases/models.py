@@ -196,6 +196,9 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["area_path"], opclasses=["text_pattern_ops"], name="case_area_path_prefix"),
             models.Index(fields=["status", "centre"], name="case_status_centre"),
+            # The centre inbox: a status's cases by due time, the first page read straight off the index
+            # instead of sorting every reported case in scope (1.4 s → 1 ms at 1M cases, bench/pages.py).
+            models.Index(fields=["status", "due_at"], name="case_status_due"),
             models.Index(
                 fields=["next_check_at"], condition=Q(next_check_at__isnull=False), name="case_next_check_open"
             ),
