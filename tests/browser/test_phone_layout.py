@@ -47,7 +47,8 @@ class Pages:
         WebDriverWait(self.driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
         with contextlib.suppress(TimeoutException):  # a page wider than a phone widens its viewport: fits() says so
-            WebDriverWait(self.driver, 2).until(lambda d: d.execute_script("return window.innerWidth") == metrics["width"])
+            WebDriverWait(self.driver, 2).until(
+                lambda d: d.execute_script("return window.innerWidth") == metrics["width"])
 
     def check(self, path: str, *, primary: tuple[str, ...] = (), header: bool = True, desktop: bool = False,
               axe_desktop: bool = False) -> None:
@@ -128,8 +129,9 @@ class Pages:
 
 
 def report(city, categories, reporter=None, text: str = "路边有一堆暴露垃圾，影响通行，请尽快清理") -> Case:
+    address = "幸福路1号附近一个很长的地址：东门小区北侧围墙外"  # long, as real ones are: it must wrap, not widen
     case, _created = actions.report_case(reporter=reporter or city.g1_worker, category=categories.garbage,
-                                         description=text, address="幸福路1号附近一个很长的地址：东门小区北侧围墙外", **G1)
+                                         description=text, address=address, **G1)
     return case
 
 
