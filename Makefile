@@ -12,13 +12,14 @@ export DJANGO_SETTINGS_MODULE := govgrid.settings
 # the caller says otherwise (`make run DEBUG=0` with SECRET_KEY and ALLOWED_HOSTS set).
 DEMO = DEBUG=$${DEBUG:-1}
 
-.PHONY: help setup services venv assets database run test bench faults lint
+.PHONY: help setup services venv assets database run test bench faults lint screenshots
 
 help:
 	@echo "make run    install what is missing, load the demo city, serve it (web + worker + beat)"
 	@echo "make test   the same set-up, then the whole test suite"
 	@echo "make bench  benchmarks (bench/)"
 	@echo "make faults faults injected into a real stack under load (scripts/faults.py, ~15 min)"
+	@echo "make screenshots  every role's pages from a running demo (var/screenshots/, docs/screenshots/)"
 	@echo "make lint   ruff"
 
 services:
@@ -76,6 +77,12 @@ bench: services venv
 	@$(PY) bench/intake.py --seconds $(BENCH_SECONDS)
 	@$(PY) bench/triage.py --producer sql --seconds $(BENCH_SECONDS)
 	@$(PY) bench/residents_import.py
+	@$(PY) bench/pages.py
+
+# Screenshots of every role's main pages (phone and desktop) from a running demo (`make run` in another
+# shell): var/screenshots/, and the README's pictures in docs/screenshots/.
+screenshots: venv
+	@$(PY) scripts/screenshots.py --base http://$(HOST):$(PORT) --readme
 
 # Faults under load (scripts/faults.py): a private PostgreSQL cluster (15/faults, port 5441), Redis
 # (6391), gunicorn (8640), the workers and beat, all started and stopped by the script; loopback only.

@@ -1,0 +1,155 @@
+"""Pages beside a million cases: the centre inbox and the case list, rendered for a city centre operator.
+
+    .venv/bin/python bench/pages.py [--repeat 20] [--warmup 3] [--profile NAME]
+
+Issue #11: "the centre inbox and the case list render in under 1 s with 1 M cases in the database".
+Prints figures, asserts nothing. Uses the bench database (bench/common.py) and its million open cases
+(loaded by bench/sweep.py on first use; this script loads them too when they are missing). Each
+page is requested ``--repeat`` times after ``--warmup`` untimed ones through Django's test client:
+the whole middleware stack, the view, the templates, the session and user read from the database,
+with DEBUG off (no query log, as in production). Figures per page: p50/p95/max wall time, how many
+SQL statements one request makes and how much of the p50 request waits on SQL, and the slowest
+statement. ``--profile NAME`` prints a cProfile of one request of that page.
+
+The operator works at the city centre: every one of the million cases is in scope, so every count
+and list covers the whole table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+# name → path (query string included); the same pages a centre operator opens all day.
+PAGES = {
+    "inbox": "/centre/",
+    "inbox, oldest first": "/centre/?sort=reported",
+    "case list": "/cases/",
+    "case list, open by due time": "/cases/?open=true&sort=due",
+    "case list, red lights": "/cases/?light=red",
+    "case list, page 2,000": "/cases/?page=2000",
+    "case list, text search": "/cases/?q=%E4%BA%95%E7%9B%96",  # 井盖
+}
+
+
+def ensure_cases() -> dict:
+    """The million cases of bench/sweep.py (loaded here when they are missing)."""
+    from django.db import connection
+
+    from bench import sweep
+
+    with connection.cursor() as cursor:
+        meta = sweep.read_meta(cursor)
+        present = sweep.rows_present(cursor, meta) if meta else 0
+    if meta is None or present < meta["rows"]:
+        meta = sweep.load(1_000_000, seed=1)
+    return meta
+
+
+def city_operator():
+    from django.contrib.auth import get_user_model
+
+    from grids.choices import Level, Role
+
+    user = (get_user_model().objects.filter(
+        memberships__role=Role.CENTRE_OPERATOR, memberships__area__level=Level.CITY,
+        memberships__area__code=common.CITY_CODE).order_by("username").first())
+    if user is None:
+        raise SystemExit("no centre operator of the city in the bench database")
+    return user
+
+
+def measure(client, path: str, repeat: int, warmup: int) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(warmup):
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+    times, queries, sql_ms, slowest = [], 0, [], (0.0, "")
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(path)
+            times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+        queries = len(captured.captured_queries)
+        spent = [float(q["time"]) for q in captured.captured_queries]
+        sql_ms.append(sum(spent) * 1000)
+        top = max(captured.captured_queries, key=lambda q: float(q["time"]))
+        if float(top["time"]) > slowest[0]:
+            slowest = (float(top["time"]), top["sql"])
+    ms = sorted(t * 1000 for t in times)
+    return {"p50": common.percentile(ms, 0.5), "p95": common.percentile(ms, 0.95), "max": ms[-1],
+            "queries": queries, "sql_ms": statistics.median(sql_ms), "slowest_ms": slowest[0] * 1000,
+            "slowest_sql": slowest[1], "bytes": len(response.content)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--profile", choices=sorted(PAGES), help="print a cProfile of one request of this page")
+    parser.add_argument("--sql", action="store_true", help="print each page's slowest statement")
+    args = parser.parse_args(argv)
+
+    common.setup()
+    common.ensure_city()
+    meta = ensure_cases()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    # As in production: no query log (CaptureQueriesContext still sees each statement and its time).
+    settings.DEBUG = False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM cases_case")
+        total = cursor.fetchone()[0]
+    operator = city_operator()
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(operator)
+
+    if args.profile:
+        path = PAGES[args.profile]
+        client.get(path)
+        profile = cProfile.Profile()
+        profile.runcall(client.get, path)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        return 0
+
+    cpu_started, busy_started, wall_started = time.process_time(), common.system_busy_seconds(), time.monotonic()
+    results = {name: measure(client, path, args.repeat, args.warmup) for name, path in PAGES.items()}
+    wall = time.monotonic() - wall_started
+    own = time.process_time() - cpu_started
+    common.flush_bench_redis()
+
+    print()
+    print(f"pages · {common.machine_line()}")
+    print(f"  {total:,} cases in the database (loaded {meta['reference_at']:%Y-%m-%d}); logged in as "
+          f"{operator.username}, a centre operator of the city (every case in scope); DEBUG off, "
+          f"{args.repeat} requests a page after {args.warmup} untimed")
+    print(f"  {'page':<30} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'SQL ms':>8} "
+          f"{'slowest':>8} {'KB':>6}")
+    for name, r in results.items():
+        print(f"  {name:<30} {r['p50']:8.0f} {r['p95']:8.0f} {r['max']:8.0f} {r['queries']:8d} "
+              f"{r['sql_ms']:8.0f} {r['slowest_ms']:8.0f} {r['bytes'] / 1024:6.0f}")
+    if args.sql:
+        for name, r in results.items():
+            print(f"\n  {name}: slowest statement {r['slowest_ms']:.0f} ms\n    {r['slowest_sql'][:1500]}")
+    # Python's own CPU (this process) vs PostgreSQL's: the rest of the machine is "others".
+    print("  " + common.others_line(common.system_busy_seconds() - busy_started, own, wall))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
