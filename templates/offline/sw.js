@@ -26,10 +26,10 @@ self.addEventListener("install", function (event) {
 });
 
 self.addEventListener("activate", function (event) {
-  event.waitUntil(caches.keys().then(function (names) {
+  event.waitUntil(Promise.all([self.clients.claim(), caches.keys().then(function (names) {
     return Promise.all(names.filter(function (name) { return name !== PAGES && name !== ASSETS; })
       .map(function (name) { return caches["delete"](name); }));
-  }).then(function () { return self.clients.claim(); }));
+  })]));
 });
 
 function trim(cache) {

@@ -23,9 +23,13 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def make_driver(width: int, height: int, *, mobile: bool = False) -> webdriver.Chrome:
+def make_driver(width: int, height: int, *, mobile: bool = False, profile: str | None = None) -> webdriver.Chrome:
+    """A headless Chromium; ``profile``: a user-data-dir that outlives the browser (closed and opened
+    again with the same cookies, IndexedDB and service workers)."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    if profile:
+        options.add_argument(f"--user-data-dir={profile}")
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
                  f"--window-size={width},{height}", "--lang=zh-CN"):
