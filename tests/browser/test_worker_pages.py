@@ -121,7 +121,11 @@ def test_location_refused_says_so_and_a_tap_on_the_map_places_the_pin(live_serve
     assert case.grid == tiny_city.g1
 
 
-def test_a_failed_send_keeps_everything_and_a_resend_makes_one_case(live_server, phone, tiny_city, categories, png):
+def test_a_send_without_network_is_kept_on_the_phone_and_sent_once_later(live_server, phone, tiny_city, categories,
+                                                                           png):
+    """No network: the report is kept on the phone (static/js/offline.js) and sent by itself when the
+    network is back, once; a double tap on a slow network sends once (tests/browser/test_offline_queue.py
+    takes a report, a visit and a verification through a closed browser)."""
     login(phone, live_server, "g1_worker")
     set_geolocation(phone, 113.005, 23.005)
     phone.get(live_server.url + "/m/report/")
@@ -132,22 +136,27 @@ def test_a_failed_send_keeps_everything_and_a_resend_makes_one_case(live_server,
     phone.execute_cdp_cmd("Network.enable", {})
     phone.execute_cdp_cmd("Network.emulateNetworkConditions", {**network, "offline": True})
     phone.find_element(By.ID, "report-submit").click()
-    alert = wait_for(phone, "#report-alert:not([hidden])")
-    assert "网络" in alert.text or "network" in alert.text
+    notice = wait_for(phone, "#report-form .oq-notice:not([hidden])")
+    assert "已保存在手机上" in notice.text
+    assert "待发送 (1)" in wait_for(phone, "#offline-queue:not([hidden])").text
     assert not Case.objects.exists()
-    assert phone.execute_script("return document.querySelector('input[name=photos]').files.length") == 1
-    assert value(phone, "description") == "垃圾桶满溢"
     assert phone.find_element(By.ID, "report-submit").is_enabled()
-    shot(phone, "report-network-error.png")
+    shot(phone, "report-kept-offline.png")
 
-    # Back online but slow: the button is disabled while sending, so a second tap sends nothing.
+    phone.execute_cdp_cmd("Network.emulateNetworkConditions", {**network, "offline": False})
+    WebDriverWait(phone, 15).until(lambda d: d.find_element(By.ID, "offline-queue").get_attribute("hidden"))
+    case = Case.objects.get()
+    assert case.description == "垃圾桶满溢" and case.attachments.count() == 1
+
+    # Online but slow: the button is disabled while sending, so a second tap sends nothing.
     phone.execute_cdp_cmd("Network.emulateNetworkConditions", {**network, "offline": False, "latency": 600})
+    fill_report(phone, "暴露垃圾", "又满了", png)
     submit = phone.find_element(By.ID, "report-submit")
     submit.click()
     assert not submit.is_enabled()
     phone.execute_script("arguments[0].click()", submit)
-    case = landed_on_case(phone)
-    assert Case.objects.count() == 1 and case.attachments.count() == 1
+    landed_on_case(phone)
+    assert Case.objects.count() == 2 and Case.objects.get(description="又满了").attachments.count() == 1
 
 
 def test_verify_on_site_with_a_photo_from_the_phone(live_server, phone, tiny_city, categories, png):
