@@ -44,12 +44,16 @@
     labelPane.style.pointerEvents = "none";
     var land = L.svg({ pane: "gg-land" }), lines = L.svg({ pane: "gg-outlines" });
     var byLevel = {}, labels = [];
+    // The topmost area in scope (the city, or a town for a town centre) carries the land fill.
+    var top = data.features.length ? data.features[0].properties.level : CITY;
     data.features.forEach(function (f) {
       var level = f.properties.level;
       var style = Object.assign({}, STYLE[level] || STYLE[COMMUNITY]);
-      if (level === CITY && hasTiles) { style.fill = false; }
+      if (level === top) {
+        style = Object.assign(style, { fill: !hasTiles, fillColor: STYLE[CITY].fillColor, fillOpacity: 1 });
+      }
       // Communities are many: one canvas draws them faster than hundreds of SVG paths.
-      style.renderer = level === CITY ? land : (level === COMMUNITY ? L.canvas({ pane: "gg-outlines" }) : lines);
+      style.renderer = level === top ? land : (level === COMMUNITY ? L.canvas({ pane: "gg-outlines" }) : lines);
       style.interactive = false;
       var layer = L.geoJSON(f, { style: style, interactive: false });
       layer.addTo(map);
@@ -108,12 +112,18 @@
     // The grids (maps.js) are drawn in blue over the whole city: from afar a mesh of thin pale lines
     // under the town borders, close up the strong outline a worker looks for.
     function gridStyle() {
-      var close = map.getZoom() >= (map.getBoundsZoom(byLevel[TOWN] && byLevel[TOWN][0] ? byLevel[TOWN][0].getBounds() : map.getBounds()) + 1);
+      var grids = [];
       map.eachLayer(function (l) {
         if (l.feature && l.feature.properties && !l.feature.properties.level && l.setStyle && l.feature.geometry.type !== "Point") {
-          l.setStyle(close ? { color: "#1f5fbf", weight: 1.2, opacity: 0.9, fillColor: "#dfe9f7", fillOpacity: 0.3 }
-                           : { color: "#5b8fd6", weight: 0.6, opacity: 0.55, fillColor: "#dfe9f7", fillOpacity: 0.25 });
+          grids.push(l);
         }
+      });
+      if (!grids.length) { return; }
+      // Close up once a typical grid is some 40 px across on screen.
+      var close = sizeOf(grids[Math.floor(grids.length / 2)].getBounds()).w >= 40;
+      grids.forEach(function (l) {
+        l.setStyle(close ? { color: "#1f5fbf", weight: 1.2, opacity: 0.9, fillColor: "#dfe9f7", fillOpacity: 0.3 }
+                         : { color: "#5b8fd6", weight: 0.6, opacity: 0.55, fillColor: "#dfe9f7", fillOpacity: 0.25 });
       });
     }
     map.on("zoomend", gridStyle);
