@@ -511,7 +511,8 @@ FAMILIES: tuple[FamilySeed, ...] = (
 def _family_values(family: FamilySeed) -> dict[str, Any]:
     """The fields the seed owns on a family row. Families carry no clock (the model's check allows it)."""
     return {
-        "name": family.name, "name_en": ENGLISH_NAMES.get(family.code, ""), "parent_id": None, "time_limit": None, "time_unit": "",
+        "name": family.name, "name_en": ENGLISH_NAMES.get(family.code, ""),
+        "parent_id": None, "time_limit": None, "time_unit": "",
         "urgency": Urgency.NORMAL.value, "acceptance_criteria": "", "closure_criteria": "",
         "duplicate_radius_m": DEFAULT_RADIUS_M, "yellow_share": DEFAULT_YELLOW_SHARE,
         "citizen_allowed": family.citizen_allowed, "open311_attributes": [], "sort_order": family.sort_order,
@@ -522,7 +523,8 @@ def _leaf_values(leaf: LeafSeed, family_id: int) -> dict[str, Any]:
     """The fields the seed owns on a leaf row. ``is_active`` is not among them: an admin who switched a
     seeded leaf off keeps it off when the seed runs again."""
     return {
-        "name": leaf.name, "name_en": ENGLISH_NAMES.get(leaf.code, ""), "parent_id": family_id, "time_limit": Decimal(leaf.limit),
+        "name": leaf.name, "name_en": ENGLISH_NAMES.get(leaf.code, ""),
+        "parent_id": family_id, "time_limit": Decimal(leaf.limit),
         "time_unit": leaf.unit.value, "urgency": leaf.urgency.value,
         "acceptance_criteria": leaf.acceptance, "closure_criteria": leaf.closure,
         "duplicate_radius_m": leaf.radius_m, "yellow_share": leaf.effective_yellow_share,
