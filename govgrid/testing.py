@@ -24,3 +24,14 @@ TEST_ENVIRONMENT = {
 
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
+
+# Parallel runs (pytest-xdist): each worker has its own test database (pytest-django adds the worker id to
+# its name) and must have its own Redis databases too, or one worker's Celery worker would take the other's
+# tasks. REDIS_URL's database n is the cache, n+1 the broker and n+2 the results, so worker k moves up by 3k.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and _worker[2:].isdigit() and "REDIS_URL" in os.environ:
+    from urllib.parse import urlsplit, urlunsplit
+
+    _url = urlsplit(os.environ["REDIS_URL"])
+    _base = int(_url.path.strip("/") or 0)
+    os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_base + 3 * int(_worker[2:])}"))
