@@ -199,17 +199,21 @@ class Case(models.Model):
             # The centre inbox: a status's cases by due time, the first page read straight off the index
             # instead of sorting every reported case in scope (1.4 s → 1 ms at 1M cases, bench/pages.py).
             models.Index(fields=["status", "due_at"], name="case_status_due"),
+            # … and "oldest report first" (2.2 s → ms at 1M cases).
+            models.Index(fields=["status", "reported_at", "id"], name="case_status_reported"),
+            # The case list's lights, newest first: red cases are mostly old ones, far down the date index.
+            models.Index(fields=["light", "reported_at", "id"], name="case_light_reported"),
             models.Index(
                 fields=["next_check_at"], condition=Q(next_check_at__isnull=False), name="case_next_check_open"
             ),
             models.Index(fields=["reported_at"], condition=Q(triaged_at__isnull=True), name="case_untriaged"),
             models.Index(fields=["category", "reported_at"], name="case_category_reported"),
             models.Index(fields=["reporter", "-reported_at"], name="case_reporter_recent"),
-            # "Top overdue" lists read open, running cases by deadline.
+            # "Top overdue" lists and the case list's open cases by deadline read open cases in due order
+            # (a suspended case is a filter on the few rows read, not a condition of the index).
             models.Index(
-                fields=["due_at"], name="case_open_due",
-                condition=Q(status__in=["reported", "accepted", "dispatched", "in_progress", "handled", "verified"])
-                & Q(suspended_at__isnull=True),
+                fields=["due_at", "id"], name="case_open_due",
+                condition=Q(status__in=["reported", "accepted", "dispatched", "in_progress", "handled", "verified"]),
             ),
         ]
         constraints = [

@@ -51,6 +51,7 @@ from cases.choices import (
 )
 from govgrid.errors import Conflict, Forbidden
 from grids.choices import CENTRE_ROLES, GRID_ROLES, Role, WorkerKind
+from grids.models import Centre
 from grids.scope import Scope, scope_for
 
 CITIZEN_CHANNELS = (Channel.CITIZEN, Channel.OPEN311, Channel.HOTLINE)
@@ -245,11 +246,18 @@ def centre_owned_q(user) -> Q:
     scope = scope_for(user)
     if scope.is_admin:
         return Q()
-    owned = Q(pk__in=[])
-    if scope.roles.intersection(CENTRE_ROLES):
+    if not (scope.roles.intersection(CENTRE_ROLES) and scope.centre_paths):
+        return Q(pk__in=[])
+    # The centres by id (a city has a few dozen): the case index on (status, centre) answers the
+    # centre pages without joining centres and areas over every case (bench/pages.py).
+    cached = getattr(user, "_owned_centres", None)
+    if cached is None or cached[0] is not scope:  # read once per scope (a request, unless it changes)
+        under = Q()
         for prefix in scope.centre_paths:
-            owned |= Q(centre__area__path__startswith=prefix)
-    return owned
+            under |= Q(area__path__startswith=prefix)
+        cached = (scope, list(Centre.objects.filter(under).values_list("pk", flat=True)))
+        user._owned_centres = cached
+    return Q(centre_id__in=cached[1])
 
 
 def _official(scope: Scope, user, case, dispatch) -> bool:

@@ -41,3 +41,26 @@ class CappedPaginator(Paginator):
             return exact
         self.estimated = True
         return max(self.cap + 1, planner_rows(self.object_list))
+
+
+class AtLeast(int):
+    """A count that stopped at its cap: prints as "999+" and stays true to comparisons (``n > 0``)."""
+
+    capped = True
+
+    def __str__(self) -> str:
+        return f"{int(self)}+"
+
+
+def capped_count(queryset: QuerySet, cap: int = 999) -> int:
+    """How many rows the queryset holds, read no further than ``cap`` (a ``LIMIT`` under the count):
+    the exact number up to the cap, else ``AtLeast(cap)``. For the figures in a page header, which
+    nobody reads to the last digit past a few hundred, over a city's million cases."""
+    exact = queryset.order_by()[: cap + 1].count()
+    return AtLeast(cap) if exact > cap else exact
+
+
+def capped_sum(*counts: int) -> int:
+    """The sum of counts, itself "at least" when any of them is."""
+    total = sum(int(count) for count in counts)
+    return AtLeast(total) if any(isinstance(count, AtLeast) for count in counts) else total

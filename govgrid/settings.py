@@ -123,6 +123,10 @@ DATABASES = {"default": env_database("DATABASE_URL", "postgis://postgres@127.0.0
 # A database that does not answer is an outage (503, govgrid.middleware.OutageMiddleware), not a hung worker.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
     "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1))
+# No JIT compilation: PostgreSQL's JIT spends ~1 s compiling an aggregate over a few hundred thousand
+# rows, more than the query itself (bench/pages.py); a page's queries are short. DATABASE_JIT=1 allows it.
+if not env_bool("DATABASE_JIT", False):
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: REDIS_URL names the base database n; the cache uses n, the Celery broker n+1 and the results

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from govgrid.paging import CappedPaginator
+from govgrid.paging import AtLeast, CappedPaginator, capped_count, capped_sum
 from grids.models import Area
 
 
@@ -25,3 +25,13 @@ def test_past_the_cap_the_count_is_the_planners_estimate(tiny_city):
     assert paginator.count != 3
     last = paginator.get_page(total)
     assert last.object_list[0].code == areas.last().code
+
+
+@pytest.mark.django_db
+def test_capped_count_reads_no_further_than_its_cap(tiny_city):
+    areas = Area.objects.all()
+    total = areas.count()
+    assert capped_count(areas, cap=total) == total and not isinstance(capped_count(areas, cap=total), AtLeast)
+    capped = capped_count(areas, cap=2)
+    assert isinstance(capped, AtLeast) and capped == 2 and str(capped) == "2+" and capped > 0
+    assert str(capped_sum(capped, 3)) == "5+" and capped_sum(1, 3) == 4 and str(capped_sum(1, 3)) == "4"

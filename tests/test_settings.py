@@ -83,3 +83,14 @@ def test_production_settings_pass_the_deploy_check():
     # The work calendar may warn about a year chinesecalendar does not know yet (govgrid.W002); that
     # is an admin's to-do, not a deployment flaw. No security warning may remain.
     assert "security." not in output, output
+
+
+@pytest.mark.django_db
+def test_database_sessions_run_without_jit():
+    """PostgreSQL's JIT spent ~1 s compiling the centre inbox's counts, more than running them
+    (bench/pages.py): the web's connections turn it off (DATABASE_JIT=1 allows it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

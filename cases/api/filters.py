@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import OPEN_STATUSES, Channel, Light, Stage, Status, Supervision, Urgency
-from cases.models import Case, Category, Notification
+from cases.models import Case, Category, Dispatch, Notification
 from grids.api.filters import BoundedIsoDateTimeFilter, StrictBooleanFilter, SubtreeFilter
 
 
 class CaseFilterSet(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    # The multiple-choice filters say distinct=False: they test the case row itself (django-filter's
+    # default adds DISTINCT, which over a city's cases reads every match before the first page).
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
     open = StrictBooleanFilter(method="filter_open", label=_("open cases only"))
     category = django_filters.CharFilter(
         method="filter_category", label=_("category code (a family includes its leaves)")
@@ -19,12 +21,12 @@ class CaseFilterSet(django_filters.FilterSet):
     within = SubtreeFilter(path_field="area_path")
     centre = django_filters.NumberFilter(field_name="centre_id")
     department = django_filters.NumberFilter(method="filter_department", label=_("dispatched to this department"))
-    light = django_filters.MultipleChoiceFilter(choices=[c for c in Light.choices if c[0]])
-    stage = django_filters.MultipleChoiceFilter(choices=[c for c in Stage.choices if c[0]])
+    light = django_filters.MultipleChoiceFilter(choices=[c for c in Light.choices if c[0]], distinct=False)
+    stage = django_filters.MultipleChoiceFilter(choices=[c for c in Stage.choices if c[0]], distinct=False)
     overdue = StrictBooleanFilter(method="filter_overdue", label=_("past the current deadline"))
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
-    supervision = django_filters.MultipleChoiceFilter(choices=[c for c in Supervision.choices if c[0]])
-    urgency = django_filters.MultipleChoiceFilter(choices=Urgency.choices)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, distinct=False)
+    supervision = django_filters.MultipleChoiceFilter(choices=[c for c in Supervision.choices if c[0]], distinct=False)
+    urgency = django_filters.MultipleChoiceFilter(choices=Urgency.choices, distinct=False)
     reported_after = BoundedIsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
     reported_before = BoundedIsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
     closed_after = BoundedIsoDateTimeFilter(field_name="closed_at", lookup_expr="gte")
@@ -46,7 +48,9 @@ class CaseFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(category__code=value) | Q(category__parent__code=value))
 
     def filter_department(self, queryset, name, value):
-        return queryset.filter(dispatches__department_id=value).distinct()
+        # EXISTS, not a join: a join repeats a case once per dispatch and would need DISTINCT, which
+        # reads and sorts every matching row before the first page (bench/pages.py).
+        return queryset.filter(Exists(Dispatch.objects.filter(case=OuterRef("pk"), department_id=value)))
 
     def filter_overdue(self, queryset, name, value):
         overdue = Q(due_at__lt=timezone.now(), suspended_at__isnull=True)

@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db import transaction
 from django.db.models import Case as CaseWhen
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
@@ -39,10 +39,11 @@ from cases.api.filters import CaseFilterSet
 from cases.choices import DispatchRole, DispatchStatus, ExtensionStatus, Light, Stage, Status, Supervision
 from cases.models import Case, Dispatch, ExtensionRequest
 from cases.pages import pickers
-from cases.pages.common import ACTIONS_BY_NAME, PageAction, case_for_page, run_page_action
+from cases.pages.common import ACTIONS_BY_NAME, GRID_SHAPE, PageAction, case_for_page, run_page_action
 from cases.pipeline import CITIZEN_CHANNELS
 from cases.selectors import visible_cases
 from govgrid import clock
+from govgrid.paging import AtLeast, CappedPaginator, capped_count, capped_sum
 from govgrid.workcalendar import TimeUnit
 from grids.choices import CENTRE_ROLES, Role
 from grids.scope import Scope, scope_for
@@ -121,7 +122,7 @@ class PageFilters:
 def paginate(request: HttpRequest, queryset, param: str, per_page: int = PER_PAGE, count: int | None = None) -> Page:
     """A page of the queryset; ``count``, when the caller already knows how many rows it holds, saves
     counting them again (a second or so over a city's million cases, bench/pages.py)."""
-    paginator = Paginator(queryset, per_page)
+    paginator = CappedPaginator(queryset, per_page)
     if count is not None:
         paginator.count = count  # Paginator.count is a cached_property: this is its cached value
     page = paginator.get_page(request.GET.get(param))
@@ -129,6 +130,11 @@ def paginate(request: HttpRequest, queryset, param: str, per_page: int = PER_PAG
     query.pop(param, None)
     page.param, page.query = param, query.urlencode()
     return page
+
+
+def exact(count: int) -> int | None:
+    """A header figure as a paginator's count: None (count again, capped) when it stopped at its cap."""
+    return None if isinstance(count, AtLeast) else count
 
 
 def _now() -> datetime:
@@ -300,7 +306,7 @@ def inbox_queryset(user) -> QuerySet[Case]:
     returned = _returned_leads()
     return centre_cases(user).select_related(
         "category", "grid", "reporter", "suggested_department", "centre"
-    ).prefetch_related(
+    ).defer(*GRID_SHAPE).prefetch_related(
         # Only the candidates this user may see, oldest first: the report the others would be merged
         # into. The row shows three and counts the rest.
         Prefetch("duplicate_candidates", to_attr="duplicates",
@@ -311,7 +317,8 @@ def inbox_queryset(user) -> QuerySet[Case]:
 
 def approvals_queryset(user) -> QuerySet[Case]:
     returned = _returned_leads()
-    return centre_cases(user).select_related("category", "grid", "reporter", "verifier").prefetch_related(
+    return centre_cases(user).select_related(
+        "category", "grid", "reporter", "verifier").defer(*GRID_SHAPE).prefetch_related(
         Prefetch("dispatches", queryset=returned, to_attr="returned_dispatches"),
         Prefetch("dispatches", queryset=Dispatch.objects.filter(
             role=DispatchRole.LEAD, status__in=[DispatchStatus.HANDLED]).select_related("department"),
@@ -363,25 +370,29 @@ INBOX_SORT_CHOICES = [
 ]
 
 
+TALLY_CAP = 999
+
+
 def _tallies(cases: QuerySet[Case], user) -> dict[str, int]:
-    """The numbers in the page header: one aggregate over the centre's cases, one over extensions."""
+    """The numbers in the page header, each counted no further than 999 ("999+", govgrid.paging): a
+    city centre beside a million cases reads a few thousand index entries, not half the table."""
     open_statuses = [Status.REPORTED, Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.HANDLED]
-    # Only rows that can count in one of the figures: the status index leaves the rest unread.
-    counted = Q(status__in=[Status.REPORTED, Status.ACCEPTED, Status.HANDLED, Status.VERIFIED]) | Q(
-        light=Light.RED, status__in=open_statuses)
-    tallies = cases.filter(counted).aggregate(
-        new=Count("pk", filter=Q(status=Status.REPORTED)),
-        new_red=Count("pk", filter=Q(status=Status.REPORTED, light=Light.RED)),
-        accepted=Count("pk", filter=Q(status=Status.ACCEPTED)),
-        returned=Count("pk", filter=Q(status=Status.ACCEPTED) & Q(Exists(Dispatch.objects.filter(
-            case=OuterRef("pk"), role=DispatchRole.LEAD, status=DispatchStatus.RETURNED)))),
-        to_verify=Count("pk", filter=Q(status=Status.HANDLED, verifier__isnull=True)),
-        to_close=Count("pk", filter=Q(status=Status.VERIFIED)),
-        overdue=Count("pk", filter=Q(light=Light.RED, status__in=open_statuses)),
-    )
-    tallies["extensions"] = ExtensionRequest.objects.filter(
-        status=ExtensionStatus.PENDING, dispatch__case__in=cases.values("pk")).count()
-    tallies["approvals"] = tallies["extensions"] + tallies["returned"] + tallies["to_verify"] + tallies["to_close"]
+    returned = Exists(Dispatch.objects.filter(
+        case=OuterRef("pk"), role=DispatchRole.LEAD, status=DispatchStatus.RETURNED))
+    figures = {
+        "new": Q(status=Status.REPORTED),
+        "new_red": Q(status=Status.REPORTED, light=Light.RED),
+        "accepted": Q(status=Status.ACCEPTED),
+        "returned": Q(status=Status.ACCEPTED) & Q(returned),
+        "to_verify": Q(status=Status.HANDLED, verifier__isnull=True),
+        "to_close": Q(status=Status.VERIFIED),
+        "overdue": Q(light=Light.RED, status__in=open_statuses),
+    }
+    tallies = {name: capped_count(cases.filter(condition), TALLY_CAP) for name, condition in figures.items()}
+    tallies["extensions"] = capped_count(ExtensionRequest.objects.filter(
+        status=ExtensionStatus.PENDING, dispatch__case__in=cases.values("pk")), TALLY_CAP)
+    tallies["approvals"] = capped_sum(
+        tallies["extensions"], tallies["returned"], tallies["to_verify"], tallies["to_close"])
     return tallies
 
 
@@ -395,11 +406,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     order = INBOX_SORTS.get(sort, INBOX_SORTS["due"])
     now = _now()
     tallies = _tallies(centre_cases(request.user), request.user)
-    # Unfiltered, the two lists hold exactly what the header counted: no second count.
+    # Unfiltered, the two lists hold what the header counted: no second count below its cap.
     new = paginate(request, cases.filter(status=Status.REPORTED).order_by(*order), "page",
-                   count=None if filters.active else tallies["new"])
+                   count=None if filters.active else exact(tallies["new"]))
     accepted = paginate(request, cases.filter(status=Status.ACCEPTED).order_by(*order), "apage",
-                        count=None if filters.active else tallies["accepted"])
+                        count=None if filters.active else exact(tallies["accepted"]))
     for page in (new, accepted):
         page.object_list = with_age(list(page.object_list), now)
     return render(request, "centre/inbox.html", {
@@ -442,7 +453,7 @@ def board(request: HttpRequest) -> HttpResponse:
     query = {name: request.GET[name] for name in filters.fields if request.GET.get(name)}
     for stage, label, statuses in LANES:
         items = list(
-            cases.filter(stage=stage, status__in=statuses).select_related("category", "grid")
+            cases.filter(stage=stage, status__in=statuses).select_related("category", "grid").defer(*GRID_SHAPE)
             .prefetch_related(Prefetch("dispatches", queryset=leads, to_attr="leads"))
             .annotate(light_rank=LIGHT_RANK).order_by("light_rank", "due_at", "id")[:LANE_CAP]
         )

@@ -193,6 +193,9 @@ def filtered(filterset: CaseFilterSet, unfiltered):
         return unfiltered.none()
 
 
+# A case row names its grid; the grid's outline (a polygon of hundreds of points) stays in the database.
+GRID_SHAPE = ("grid__boundary",)
+
 SORTS = {
     "due": ("due_at", "id"), "-due": ("-due_at", "-id"), "reported": ("reported_at", "id"),
     "-reported": ("-reported_at", "-id"), "status": ("status", "-id"), "category": ("category__code", "-id"),
@@ -202,7 +205,7 @@ SORTS = {
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
     """All cases in scope: filter (the API's filter set), sort, page."""
-    base = visible_cases(request.user).select_related("category", "grid", "centre")
+    base = visible_cases(request.user).select_related("category", "grid", "centre").defer(*GRID_SHAPE)
     filterset = CaseFilterSet(request.GET or None, queryset=base, request=request)
     queryset = filtered(filterset, base)
     sort = request.GET.get("sort", "-reported")

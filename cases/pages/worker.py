@@ -27,7 +27,7 @@ from cases import actions, pipeline
 from cases.choices import OPEN_STATUSES, Status
 from cases.forms import MultipleFileField, MultipleFileInput
 from cases.models import Case, Category, Notification
-from cases.pages.common import ACTIONS_BY_NAME, case_for_page
+from cases.pages.common import ACTIONS_BY_NAME, GRID_SHAPE, case_for_page
 from cases.selectors import visible_cases
 from cases.uploads import check_upload
 from govgrid.errors import ActionError
@@ -175,7 +175,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def tasks(request: HttpRequest) -> HttpResponse:
-    rows = verification_tasks(request.user).select_related("category", "grid").order_by("verify_due_at", "id")
+    rows = verification_tasks(request.user).select_related("category", "grid").defer(*GRID_SHAPE).order_by(
+        "verify_due_at", "id")
     return render(request, "worker/tasks.html", {"tasks": rows[:100]})
 
 

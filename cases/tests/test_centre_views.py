@@ -576,3 +576,19 @@ def test_an_action_never_redirects_to_another_site(client, tiny_city, categories
     response = client.post(f"/cases/{case.pk}/do/accept/", {"accept-note": "", "next": "//evil.example/"})
     assert response.status_code == 302
     assert response["Location"] == f"/cases/{case.pk}/"
+
+
+def test_header_figures_stop_at_their_cap_and_the_list_still_holds_every_report(client, tiny_city, categories,
+                                                                                monkeypatch):
+    """Past the cap a header figure reads "N+" (a city centre beside a million cases reads no further);
+    the list under it is counted on its own and still holds every report."""
+    monkeypatch.setattr("cases.pages.centre.TALLY_CAP", 2)
+    cases = [report(tiny_city, categories, text=f"垃圾 {n}") for n in range(3)]
+
+    page = text(as_(client, tiny_city.t1_operator).get(reverse("centre:inbox")))
+    assert '<span class="n">2+</span>' in page
+    assert all(case.number in page for case in cases)
+
+    monkeypatch.setattr("cases.pages.centre.TALLY_CAP", 999)
+    page = text(client.get(reverse("centre:inbox")))
+    assert '<span class="n">3</span>' in page
