@@ -219,6 +219,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/list.html", {
         "filter": filterset, "page": page, "sort": sort, "query": query.urlencode(),
         "sort_query": sort_query.urlencode(),
+        "filters_active": any(value for name, value in request.GET.items() if name not in ("sort", "page")),
         "area_choices": pickers.area_choices(request.user, request.GET.get("within", "")),
         "category_families": pickers.category_families(),
     })

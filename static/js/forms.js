@@ -10,6 +10,14 @@
   var script = document.currentScript;
   function text(name, fallback) { return (script && script.getAttribute("data-msg-" + name)) || fallback; }
 
+  /* --- filters: folded behind their button on a phone, open on a wider screen --- */
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.matchMedia("(min-width: 721px)").matches) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("details[data-wide-open]"), function (box) {
+      box.open = true;
+    });
+  });
+
   /* --- photos --- */
   document.addEventListener("change", function (event) {
     var input = event.target;

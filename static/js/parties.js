@@ -14,7 +14,7 @@
     });
   }
 
-  /* The case map: buildings in scope as a layer the user can switch on and off. maps.js builds the
+  /* The case map: buildings in scope as a layer the user can switch on (off at first). maps.js builds the
      map when the page is ready (govgrid.js); this wraps its overview to add the layer to that map. */
   if (!window.GovGridMaps || !window.L) { return; }
   var overview = window.GovGridMaps.overview;
@@ -32,7 +32,7 @@
         m.bindPopup(link);
         layer.addLayer(m);
       });
-      layer.addTo(map);
+      // Off until asked for: a city's buildings are thousands of dots over the cases (the layer control).
       var names = {};
       names[el.dataset.buildingsLabel || "Buildings"] = layer;
       L.control.layers(null, names, { collapsed: false }).addTo(map);
