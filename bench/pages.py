@@ -38,7 +38,28 @@ PAGES = {
     "case list, red lights": "/cases/?light=red",
     "case list, page 2,000": "/cases/?page=2000",
     "case list, text search": "/cases/?q=%E4%BA%95%E7%9B%96",  # 井盖
+    # The REST list staff clients page through (issue #16: first page, each filter kind); {district}
+    # and {department} are filled in from the bench database.
+    "API, status": "/api/v1/cases/?status=in_progress&page_size=25",
+    "API, area subtree": "/api/v1/cases/?within={district}&page_size=25",
+    "API, red lights": "/api/v1/cases/?light=red&page_size=25",
+    "API, department": "/api/v1/cases/?department={department}&page_size=25",
 }
+
+
+def fill_in(path: str) -> str:
+    """A district of the city and the department with the most dispatches (any, when none has one)."""
+    if "{" not in path:
+        return path
+    from django.db.models import Count
+
+    from grids.choices import Level
+    from grids.models import Area, Department
+
+    district = Area.objects.filter(level=Level.DISTRICT, code__startswith=common.CITY_CODE).order_by("code").first()
+    department = (Department.objects.annotate(n=Count("dispatches")).order_by("-n", "pk").first())
+    return path.format(district=district.code if district else common.CITY_CODE,
+                       department=department.pk if department else 0)
 
 
 def ensure_cases() -> dict:
@@ -120,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     client.force_login(operator)
 
     if args.profile:
-        path = PAGES[args.profile]
+        path = fill_in(PAGES[args.profile])
         client.get(path)
         profile = cProfile.Profile()
         profile.runcall(client.get, path)
@@ -128,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     cpu_started, busy_started, wall_started = time.process_time(), common.system_busy_seconds(), time.monotonic()
-    results = {name: measure(client, path, args.repeat, args.warmup) for name, path in PAGES.items()}
+    results = {name: measure(client, fill_in(path), args.repeat, args.warmup) for name, path in PAGES.items()}
     wall = time.monotonic() - wall_started
     own = time.process_time() - cpu_started
     common.flush_bench_redis()
