@@ -31,6 +31,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cases.access import cases_for, live_paths_for
@@ -86,6 +87,22 @@ def _labels() -> dict:
     }
 
 
+def _words() -> dict:
+    """The screen's sentences (static/js/live.js fills in the %(name)s parts)."""
+    return {
+        "state_connecting": _("Connecting…"), "state_live": _("Live"), "state_reconnecting": _("Reconnecting…"),
+        "case_new": _("New case: %(category)s"),
+        "case_status": _("%(category)s %(action)s → %(status)s"),
+        "light": _("%(category)s: light %(light)s"),
+        "activation": _("Emergency mode level %(level)s: %(place)s"),
+        "activation_off": _("Emergency mode off: %(place)s"),
+        "sweep": _("Sweep task %(title)s: %(done)s of %(total)s done"),
+        "sweep_figure": _("%(done)s/%(total)s · %(late)s late"),
+        "patrol": _("Patrol under way in %(place)s"),
+        "patrol_stopped": _("Patrol ended in %(place)s"),
+    }
+
+
 def stream_origin() -> str:
     """The stream's origin when it is not this site's (``make run``: the live process's own port)."""
     parts = urlsplit(settings.LIVE_STREAM_URL)
@@ -113,7 +130,7 @@ def screen(request: HttpRequest) -> HttpResponse:
         "counters_url": f"{reverse('live_counters')}?area={area.code}",
         "map_url": f"{reverse('reports:map_json')}?{urlencode({'area': area.code, 'range': 'today'})}",
         "live_data": {"cases": map_cases(request.user, area), "recent": live.recent(paths, FEED_SIZE),
-                      "labels": _labels()},
+                      "labels": _labels(), "words": _words()},
     }
     response = render(request, "reports/live.html", context)
     if stream_origin():
@@ -193,7 +210,9 @@ def sse(event: dict) -> str:
 async def events(paths: tuple[str, ...], after: str | None, *, seconds: float | None = None):
     """The SSE body: events after ``after`` (from now when None), for ``seconds``, then the end (the
     browser comes back at once with its Last-Event-ID)."""
-    client = redis.asyncio.Redis.from_url(settings.LIVE_REDIS_URL, socket_connect_timeout=2)
+    # The read timeout outlasts the longest XREAD BLOCK (redis-py's default would cut it short).
+    client = redis.asyncio.Redis.from_url(settings.LIVE_REDIS_URL, socket_connect_timeout=2,
+                                          socket_timeout=PING_SECONDS + 10)
     key = live.stream_key()
     loop = asyncio.get_running_loop()
     until = loop.time() + (seconds or settings.LIVE_STREAM_SECONDS)
