@@ -31,7 +31,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from cases.access import cases_for, live_paths_for
@@ -90,16 +90,18 @@ def _labels() -> dict:
 def _words() -> dict:
     """The screen's sentences (static/js/live.js fills in the %(name)s parts)."""
     return {
-        "state_connecting": _("Connecting…"), "state_live": _("Live"), "state_reconnecting": _("Reconnecting…"),
-        "case_new": _("New case: %(category)s"),
-        "case_status": _("%(category)s %(action)s → %(status)s"),
-        "light": _("%(category)s: light %(light)s"),
-        "activation": _("Emergency mode level %(level)s: %(place)s"),
-        "activation_off": _("Emergency mode off: %(place)s"),
-        "sweep": _("Sweep task %(title)s: %(done)s of %(total)s done"),
-        "sweep_figure": _("%(done)s/%(total)s · %(late)s late"),
-        "patrol": _("Patrol under way in %(place)s"),
-        "patrol_stopped": _("Patrol ended in %(place)s"),
+        "state_connecting": pgettext("live screen", "Connecting…"),
+        "state_live": pgettext("live screen", "Live"),
+        "state_reconnecting": pgettext("live screen", "Reconnecting…"),
+        "case_new": pgettext("live screen", "New case: %(category)s"),
+        "case_status": pgettext("live screen", "%(category)s %(action)s → %(status)s"),
+        "light": pgettext("live screen", "%(category)s: light %(light)s"),
+        "activation": pgettext("live screen", "Emergency mode level %(level)s: %(place)s"),
+        "activation_off": pgettext("live screen", "Emergency mode off: %(place)s"),
+        "sweep": pgettext("live screen", "Sweep task %(title)s: %(done)s of %(total)s done"),
+        "sweep_figure": pgettext("live screen", "%(done)s/%(total)s · %(late)s late"),
+        "patrol": pgettext("live screen", "Patrol under way in %(place)s"),
+        "patrol_stopped": pgettext("live screen", "Patrol ended in %(place)s"),
     }
 
 

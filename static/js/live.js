@@ -171,7 +171,7 @@
     var box = document.getElementById("live-activations"), key = "live-activation-" + ev.id;
     var banner = document.getElementById(key);
     if (ev.state === "off") { if (banner) { banner.remove(); } } else {
-      if (!banner) { banner = el("div", "lv-activation"); banner.id = key; box.appendChild(banner); }
+      if (!banner) { banner = el("div", "lv-banner"); banner.id = key; box.appendChild(banner); }
       banner.textContent = format(words.activation, { level: ev.level, place: ev.place || ev.area });
     }
     box.hidden = !box.children.length;
