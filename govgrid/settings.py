@@ -148,6 +148,8 @@ LIVE_REDIS_URL = env_url("LIVE_REDIS_URL", CACHE_URL, schemes=("redis", "rediss"
 LIVE_STREAM_KEY = env_str("LIVE_STREAM_KEY", "govgrid:live")
 LIVE_STREAM_LENGTH = env_int("LIVE_STREAM_LENGTH", 10000, minimum=100)
 LIVE_STREAM_URL = env_str("LIVE_STREAM_URL", "/live/stream/")
+# Or only the port of the live process, on whatever host the page was opened with (`make run`).
+LIVE_STREAM_PORT = env_int("LIVE_STREAM_PORT", 0, minimum=0)
 LIVE_ALLOWED_ORIGINS = env_list("LIVE_ALLOWED_ORIGINS", [])
 # A stream answer ends after this many seconds; the browser reconnects at once with its Last-Event-ID, so
 # nothing is missed, and the user's scope (and account) is looked at again.

@@ -105,9 +105,19 @@ def _words() -> dict:
     }
 
 
-def stream_origin() -> str:
+def stream_url(request: HttpRequest) -> str:
+    """Where the browser opens the stream: LIVE_STREAM_URL, or that path on LIVE_STREAM_PORT of the host
+    the page came from (so the session cookie goes along whether the page was opened as localhost or
+    127.0.0.1)."""
+    if not settings.LIVE_STREAM_PORT:
+        return settings.LIVE_STREAM_URL
+    host = request.get_host().rsplit(":", 1)[0] if not request.get_host().endswith("]") else request.get_host()
+    return f"{request.scheme}://{host}:{settings.LIVE_STREAM_PORT}{urlsplit(settings.LIVE_STREAM_URL).path}"
+
+
+def origin_of(url: str) -> str:
     """The stream's origin when it is not this site's (``make run``: the live process's own port)."""
-    parts = urlsplit(settings.LIVE_STREAM_URL)
+    parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
@@ -124,19 +134,20 @@ def screen(request: HttpRequest) -> HttpResponse:
     area = board.report_area(request.user, request.GET.get("area") or None)
     paths = _paths(request.user, area)
     after = live.last_id()
+    url = stream_url(request)
     context = {
         "area": area, "counters": counters(area),
         "breadcrumb": [{"code": a.code, "name": a.name, "url": f"{reverse('live_screen')}?area={a.code}"}
                        for a in board.breadcrumb(request.user, area)],
-        "stream_url": f"{settings.LIVE_STREAM_URL}?{urlencode({'area': area.code, 'after': after})}",
+        "stream_url": f"{url}?{urlencode({'area': area.code, 'after': after})}",
         "counters_url": f"{reverse('live_counters')}?area={area.code}",
         "map_url": f"{reverse('reports:map_json')}?{urlencode({'area': area.code, 'range': 'today'})}",
         "live_data": {"cases": map_cases(request.user, area), "recent": live.recent(paths, FEED_SIZE),
                       "labels": _labels(), "words": _words()},
     }
     response = render(request, "reports/live.html", context)
-    if stream_origin():
-        response._csp_update = {"connect-src": [stream_origin()]}
+    if origin_of(url):
+        response._csp_update = {"connect-src": [origin_of(url)]}
     return response
 
 
