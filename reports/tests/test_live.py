@@ -83,7 +83,7 @@ def test_a_screen_that_was_away_longer_than_the_stream_keeps_is_told_to_reload(l
         assert stream.next()["event"] == "resync"
 
 
-def test_who_may_open_a_stream(live_stream, tiny_city):
+def test_who_may_open_a_stream_and_from_which_origin(live_stream, settings, tiny_city):
     cases = [
         (None, None, 403),  # not logged in
         (tiny_city.handler, None, 403),  # a department: no area to watch
@@ -97,8 +97,7 @@ def test_who_may_open_a_stream(live_stream, tiny_city):
         with SSE(live_stream.port, user, area=area) as stream:
             assert stream.status == status, (user, area)
 
-
-def test_the_stream_answers_cors_only_for_the_web_origins(live_stream, settings, tiny_city):
+    # CORS (the pages of `make run` are on the next port down): only for the web's own origins.
     settings.LIVE_ALLOWED_ORIGINS = ["http://127.0.0.1:8000"]
     with SSE(live_stream.port, tiny_city.t1_operator, origin="http://127.0.0.1:8000") as ours:
         assert ours.response.getheader("Access-Control-Allow-Origin") == "http://127.0.0.1:8000"
