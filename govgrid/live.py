@@ -127,11 +127,13 @@ def send(events: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
 
 
 def last_id() -> str:
-    """The id of the newest event ("0-0" when none, or Redis is not there): where a page's stream starts."""
+    """The id of the newest event, where a page's stream starts: "0-0" when there is none yet, "" when
+    Redis is not there (the stream then starts from whatever is newest when it connects, rather than
+    replaying all it keeps)."""
     try:
         newest = client().xrevrange(stream_key(), count=1)
     except redis.RedisError:
-        return "0-0"
+        return ""
     return _text(newest[0][0]) if newest else "0-0"
 
 

@@ -133,6 +133,8 @@ def _paths(user, area: Area) -> tuple[str, ...]:
 def screen(request: HttpRequest) -> HttpResponse:
     area = board.report_area(request.user, request.GET.get("area") or None)
     paths = _paths(request.user, area)
+    # The newest event before the figures are counted: what comes after it is sent on the stream (a case
+    # counted and sent both is put right by the next refresh of the figures).
     after = live.last_id()
     url = stream_url(request)
     context = {

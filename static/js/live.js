@@ -44,6 +44,8 @@
     tile.classList.add("lv-flash");
   }
   var refreshTimer = null;
+  // And once a minute whatever happened: the events keep the figures moving, the database keeps them right.
+  setInterval(function () { refreshCounters(Math.random() * 5000); }, 60000);
   function refreshCounters(delay) {
     clearTimeout(refreshTimer);
     // A little spread, so a hundred wall screens do not ask in the same second.
