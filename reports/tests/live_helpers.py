@@ -17,6 +17,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
+import redis
 import uvicorn
 from django.test import Client
 
@@ -32,8 +33,9 @@ def live_stream(settings, transactional_db):
     """The live process on a free port, with a stream key of its own (no other test's events)."""
     from govgrid.asgi import live_application
 
-    settings.LIVE_STREAM_KEY = f"govgrid:live:test:{uuid.uuid4().hex}"
+    settings.LIVE_STREAM_KEY = key = f"govgrid:live:test:{uuid.uuid4().hex}"
     settings.LIVE_STREAM_SECONDS = 30
+    redis_url = settings.LIVE_REDIS_URL  # a test may point the setting at a dead Redis meanwhile
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(live_application, host="127.0.0.1", port=port, lifespan="off",
                                            log_level="warning", timeout_graceful_shutdown=1))
@@ -47,9 +49,7 @@ def live_stream(settings, transactional_db):
     yield SimpleNamespace(port=port, url=f"http://127.0.0.1:{port}", key=settings.LIVE_STREAM_KEY)
     server.should_exit = True
     thread.join(timeout=10)
-    from govgrid import live
-
-    live.client().delete(settings.LIVE_STREAM_KEY)
+    redis.Redis.from_url(redis_url).delete(key)
 
 
 def session_of(user) -> str:

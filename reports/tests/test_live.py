@@ -105,6 +105,15 @@ def test_who_may_open_a_stream_and_from_which_origin(live_stream, settings, tiny
     with SSE(live_stream.port, tiny_city.t1_operator, origin="http://evil.example") as theirs:
         assert theirs.response.getheader("Access-Control-Allow-Origin") is None
 
+    # Redis away: the answer ends (no error page); the browser says "reconnecting" and tries again.
+    from reports.tests.live_helpers import free_port
+
+    settings.LIVE_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    with SSE(live_stream.port, tiny_city.t1_operator) as stream:
+        assert stream.status == 200
+        with pytest.raises(EOFError):
+            stream.next(timeout=5)
+
 
 def test_an_intake_with_the_live_redis_down_is_answered_and_committed(settings, tiny_city, categories, api, caplog):
     from reports.tests.live_helpers import free_port
