@@ -106,6 +106,8 @@ class SSE:
         raise TimeoutError(f"no event within {timeout:.1f} s")
 
     def close(self) -> None:
+        # The response holds the socket too: closing only the connection would leave it open.
+        self.response.close()
         self.connection.close()
 
     def __enter__(self):
