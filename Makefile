@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The live stream (Procfile `live`, uvicorn): the next port; the pages reach it there (LIVE_STREAM_PORT).
+LIVE_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
 export DJANGO_SETTINGS_MODULE := govgrid.settings
 # DEBUG is off unless set (production-safe defaults). The demo on this machine runs with it on, unless
 # the caller says otherwise (`make run DEBUG=0` with SECRET_KEY and ALLOWED_HOSTS set).
@@ -15,7 +17,7 @@ DEMO = DEBUG=$${DEBUG:-1}
 .PHONY: help setup services venv assets database run test bench faults lint screenshots
 
 help:
-	@echo "make run    install what is missing, load the demo city, serve it (web + worker + beat)"
+	@echo "make run    install what is missing, load the demo city, serve it (web + live stream + worker + beat)"
 	@echo "make test   the same set-up, then the whole test suite"
 	@echo "make bench  benchmarks (bench/)"
 	@echo "make faults faults injected into a real stack under load (scripts/faults.py, ~15 min)"
@@ -53,7 +55,9 @@ setup: database
 
 run: setup
 	@$(DEMO) $(PY) manage.py demo_logins --url http://$(HOST):$(PORT)/
-	@$(DEMO) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	@$(DEMO) HOST=$(HOST) PORT=$(PORT) LIVE_PORT=$(LIVE_PORT) LIVE_STREAM_PORT=$${LIVE_STREAM_PORT:-$(LIVE_PORT)} \
+		LIVE_ALLOWED_ORIGINS=$${LIVE_ALLOWED_ORIGINS:-http://$(HOST):$(PORT),http://localhost:$(PORT),http://127.0.0.1:$(PORT)} \
+		$(VENV)/bin/honcho start -f Procfile
 
 # Tests use their own Redis database indexes, so a running `make run` stack and the tests' Celery
 # worker never take each other's messages: REDIS_URL's database n is the cache, n+1 the broker, n+2 the

@@ -19,8 +19,8 @@ from cases.models import Case, Dispatch, ExtensionRequest
 from cases.selectors import visible_cases
 from govgrid.errors import ActionError, NotFound
 from grids.choices import GRID_ROLES
-from grids.models import Centre, Department
-from grids.scope import visible_departments
+from grids.models import Area, Centre, Department
+from grids.scope import scope_for, visible_departments
 
 
 def _pk(value) -> int | None:
@@ -156,3 +156,14 @@ def access_hand_down_centre(user, case: Case, centre_id) -> Centre:
     if centre is None:
         raise _missing(_("No such centre below this one for the case's grid."), "centre")
     return centre
+
+
+# --- the live channel ------------------------------------------------------------------------------
+
+
+def live_paths_for(user, area: Area) -> tuple[str, ...]:
+    """The area paths whose live events (govgrid.live) a screen watching ``area`` may get: the area's
+    subtree, when the user may see the area (else not found, as for an area that does not exist)."""
+    if not scope_for(user).covers_area(area):
+        raise _missing(_("No such area."), "area")
+    return (area.path,)

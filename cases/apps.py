@@ -9,10 +9,16 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         # The tasks module registers the outbox hooks that enqueue notifications and triage.
         from cases import (
+            live,
             receivers,
             tasks,  # noqa: F401
         )
+        from cases.actions import event_recorded
+        from cases.models import CaseEvent
         from grids.signals import area_moved
 
         # Inside the move's transaction: the cases' copies of the paths move with the areas, or not at all.
         area_moved.connect(receivers.carry_cases, dispatch_uid="cases_carry_cases")
+        # At the end of each action's transaction: the live screens get the new case, status or light
+        # once it commits (govgrid.live; never inside the transaction, never failing the action).
+        event_recorded.connect(live.publish_case_event, sender=CaseEvent, dispatch_uid="cases_live")

@@ -119,6 +119,8 @@ class TextCompressionMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.get("Content-Type", "").lower().startswith(self.TEXT_TYPES):
+        content_type = response.get("Content-Type", "").lower()
+        # Not the live stream (text/event-stream): gzip would hold its events back in its buffer.
+        if content_type.startswith(self.TEXT_TYPES) and not content_type.startswith("text/event-stream"):
             response = self.gzip.process_response(request, response)
         return response

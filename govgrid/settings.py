@@ -143,6 +143,22 @@ CACHES = {
     }
 }
 
+# The live channel (govgrid.live): events go into one bounded Redis stream (about LIVE_STREAM_LENGTH
+# entries: a screen that was away longer than that reloads its figures) and out through the `live`
+# process (uvicorn, govgrid.asgi), which serves /live/stream/ only. Behind a proxy that routes that path
+# to it, LIVE_STREAM_URL stays the relative default; when it is another origin (`make run`: the next port),
+# the pages name it in their CSP and the stream answers CORS for LIVE_ALLOWED_ORIGINS (the web origins).
+LIVE_REDIS_URL = env_url("LIVE_REDIS_URL", CACHE_URL, schemes=("redis", "rediss", "unix"))
+LIVE_STREAM_KEY = env_str("LIVE_STREAM_KEY", "govgrid:live")
+LIVE_STREAM_LENGTH = env_int("LIVE_STREAM_LENGTH", 10000, minimum=100)
+LIVE_STREAM_URL = env_str("LIVE_STREAM_URL", "/live/stream/")
+# Or only the port of the live process, on whatever host the page was opened with (`make run`).
+LIVE_STREAM_PORT = env_int("LIVE_STREAM_PORT", 0, minimum=0)
+LIVE_ALLOWED_ORIGINS = env_list("LIVE_ALLOWED_ORIGINS", [])
+# A stream answer ends after this many seconds; the browser reconnects at once with its Last-Event-ID, so
+# nothing is missed, and the user's scope (and account) is looked at again.
+LIVE_STREAM_SECONDS = env_int("LIVE_STREAM_SECONDS", 300, minimum=5)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -9,6 +9,7 @@ from cases.media import ROUTE as PHOTO_ROUTE
 from cases.media import case_photo
 from govgrid import offline, views
 from govgrid.health import healthz
+from reports import live
 
 # Error pages: JSON under /api/ like every other API error (a client reads `detail`), a styled page in
 # the user's language elsewhere (govgrid/views.py).
@@ -29,6 +30,10 @@ urlpatterns = [
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
     path("reports/", include("reports.urls")),
+    # The live command screen (a page of the web process) and its event stream (the `live` process).
+    path("command/live/", live.screen, name="live_screen"),
+    path("command/live/counters.json", live.screen_counters, name="live_counters"),
+    path("live/stream/", live.stream, name="live_stream"),
     path("healthz", healthz, name="healthz"),
     path("csp-report/", views.csp_report, name="csp_report"),
     # MEDIA_URL (settings) + the stored name of a case photo; scoped, in production too.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cases.tests.conftest import categories, photo  # noqa: F401  (fixtures shared with the pipeline tests)
+from reports.tests.live_helpers import live_stream  # noqa: F401  (a real live process: test_live)
 
 
 @pytest.fixture(autouse=True)
