@@ -37,7 +37,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     "operator": [("inbox", "/centre/"), ("board", "/centre/board/"), ("approvals", "/centre/approvals/"),
                  ("cases", "/cases/"), ("map", "/cases/map/"), ("people", "/people/")],
     "handler": [("todo", "/dept/"), ("cases", "/cases/")],
-    "official": [("dashboard", "/reports/"), ("board", "/centre/board/"), ("map", "/cases/map/"),
+    "official": [("dashboard", "/reports/"), ("live", "/command/live/"), ("board", "/centre/board/"),
+                 ("map", "/cases/map/"),
                  ("people", "/people/")],
     "admin": [("admin", "/admin/"), ("cases", "/cases/")],
 }
