@@ -63,12 +63,17 @@ run: setup
 # worker never take each other's messages: REDIS_URL's database n is the cache, n+1 the broker, n+2 the
 # results (govgrid/settings.py), so 10, 11 and 12. (Not CELERY_BROKER_URL: Celery lets that variable win
 # over its configuration, which the Redis-down test needs to change.)
+# The suite runs in two processes (pytest-xdist, a test file per process at a time, so a file's
+# fixtures are made once): each has its own test database and Redis databases 10-12 and 13-15
+# (govgrid/testing.py). TEST_PROCESSES=0 runs it in one.
 TEST_REDIS_DB ?= 10
+TEST_PROCESSES ?= 2
 
 test:
 	@$(MAKE) --no-print-directory setup BROWSER=1
-	@for db in 0 1 2; do redis-cli -n $$(( $(TEST_REDIS_DB) + db )) flushdb >/dev/null; done
-	@REDIS_URL=redis://127.0.0.1:6379/$(TEST_REDIS_DB) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	@for db in 0 1 2 3 4 5; do redis-cli -n $$(( $(TEST_REDIS_DB) + db )) flushdb >/dev/null; done
+	@REDIS_URL=redis://127.0.0.1:6379/$(TEST_REDIS_DB) $(VENV)/bin/pytest \
+		$(if $(filter-out 0,$(TEST_PROCESSES)),-n $(TEST_PROCESSES) --dist loadfile,) $(PYTEST_ARGS)
 
 # Benchmarks print figures, never assert them (bench/README.md). They use their own database
 # (BENCH_DATABASE_URL, default govgrid_bench) and Redis db 14 (tests use 10-12), created and seeded on first use;
