@@ -25,6 +25,7 @@ after commit pile up in ``BENCH_REDIS_URL`` (Redis db 14 by default), flushed at
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -161,6 +162,9 @@ def start_gunicorn(port: int, args: argparse.Namespace) -> subprocess.Popen:
         "DJANGO_SETTINGS_MODULE": SETTINGS,
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(60),
+        # Production settings refuse the development personal-data keys: throwaway ones for the run.
+        "PII_KEY": os.environ.get("PII_KEY") or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "PII_HASH_KEY": os.environ.get("PII_HASH_KEY") or secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "ERROR",
