@@ -93,28 +93,13 @@
     filterChips();
   }
 
-  /* --- photos: thumbnails of what was chosen --- */
-  function previews(input, box) {
-    if (!input || !box) { return; }
+  /* --- photos: forms.js shows the thumbnails (data-preview-for); a choice clears the field's error --- */
+  [form.elements.photos, form.elements.after_photos].forEach(function (input) {
+    if (!input) { return; }
     input.addEventListener("change", function () {
-      box.textContent = "";
-      Array.prototype.forEach.call(input.files || [], function (file) {
-        var img = document.createElement("img");
-        img.alt = file.name;
-        if (window.URL && URL.createObjectURL) { img.src = URL.createObjectURL(file); }
-        box.appendChild(img);
-      });
-      if (input.files && input.files.length) {
-        var note = document.createElement("span");
-        note.className = "muted small";
-        note.textContent = (msg.msgPhotos || "%(n)s").replace("%(n)s", input.files.length);
-        box.appendChild(note);
-        clearError(input.name);
-      }
+      if (input.files && input.files.length) { clearError(input.name); }
     });
-  }
-  previews(form.elements.photos, document.getElementById("photos-preview"));
-  previews(form.elements.after_photos, document.getElementById("after-photos-preview"));
+  });
 
   /* --- location: the browser's position, or the pin --- */
   var statusEl = document.getElementById("loc-status");
