@@ -312,7 +312,7 @@ class SweepTarget(models.Model):
         ordering = ["task", "area_path", "label", "id"]
         indexes = [
             # The board's roll-up and drill-down: one task's targets under an area path prefix.
-            models.Index(fields=["task", "area_path"], opclasses=["int4_ops", "text_pattern_ops"],
+            models.Index(fields=["task", "area_path"], opclasses=["int8_ops", "text_pattern_ops"],
                          name="sweeptarget_task_path"),
             models.Index(fields=["task", "grid"], name="sweeptarget_task_grid"),
         ]

@@ -145,7 +145,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='sweeptarget',
-            index=models.Index(fields=['task', 'area_path'], name='sweeptarget_task_path', opclasses=['int4_ops', 'text_pattern_ops']),
+            index=models.Index(fields=['task', 'area_path'], name='sweeptarget_task_path', opclasses=['int8_ops', 'text_pattern_ops']),
         ),
         migrations.AddIndex(
             model_name='sweeptarget',
