@@ -212,3 +212,35 @@ def access_sweep_area(user, area_id, *, field: str = "area"):
     if area is None:
         raise _missing(_("No such area."), field)
     return area
+
+
+def access_sweep_board_area(user, task, area_id=None):
+    """The area a sweep board shows: the one asked for, when the user can see it and it lies under the
+    task's area; by default the task's area, or, for a user below it, their own outermost area there."""
+    from grids.models import Area
+    from grids.scope import scope_for, visible_areas
+
+    if area_id not in (None, ""):
+        pk = _pk(area_id)
+        found = visible_areas(user).filter(pk=pk, path__startswith=task.area_path).first() if pk else None
+        if found is None:
+            raise _missing(_("No such area."), "area")
+        return found
+    scope = scope_for(user)
+    if scope.is_admin or any(task.area_path.startswith(path) for path in scope.see_paths):
+        return task.area
+    inside = [path for path in scope.see_paths if path.startswith(task.area_path)]
+    return Area.objects.filter(path__in=inside).order_by("level", "path").first() or task.area
+
+
+def access_sweep_grid(user, task, grid_id, *, act: bool = False, field: str = "grid"):
+    """A grid of the task's area in the user's scope (``act``: one they may report for)."""
+    from grids.choices import Level
+    from grids.scope import visible_areas
+
+    pk = _pk(grid_id)
+    grid = visible_areas(user, act=act).filter(pk=pk, level=Level.GRID, path__startswith=task.area_path).first() \
+        if pk else None
+    if grid is None:
+        raise _missing(_("No such grid in this sweep task."), field)
+    return grid

@@ -243,3 +243,49 @@ def test_reminders_before_the_deadline_once_per_grid_not_done(tiny_city):
     assert actions.remind_sweep_grids(at=at(4, 16, 30), before=timedelta(hours=2)) == 1
     assert actions.remind_sweep_grids(at=at(4, 16, 45), before=timedelta(hours=2)) == 0  # once
     assert list(SweepReminder.objects.values_list("grid", "remaining")) == [(city.g2.pk, 1)]
+
+
+def test_rest_send_report_resend_progress_and_scope(tiny_city, api, english):
+    city = tiny_city
+    body = {"area": city.town1.pk, "title": "燃气安全排查", "target_kind": "grid",
+            "deadline": "2026-12-04T18:00:00+08:00",
+            "fields": [{"label": "隐患数", "kind": "number", "required": True}]}
+    with clock.at(at(3, 9)):
+        assert api.as_(city.g1_worker).post("/api/v1/sweep-tasks/", body, format="json").status_code == 404
+        assert api.post("/api/v1/sweep-tasks/", body | {"area": city.g1.pk}, format="json").status_code == 403
+        assert api.as_(city.t2_operator).post("/api/v1/sweep-tasks/", body, format="json").status_code == 404
+        bad = api.as_(city.t1_operator).post("/api/v1/sweep-tasks/", body | {"fields": [{"label": "x"}]},
+                                             format="json")
+        assert bad.status_code == 400 and "unknown kind" in bad.json()["detail"]
+        sent = api.post("/api/v1/sweep-tasks/", body, format="json")
+    assert sent.status_code == 201, sent.json()
+    task_id = sent.json()["id"]
+    assert sent.json()["target_count"] == 2 and sent.json()["fields"][0]["key"] == "f1"
+    with clock.at(at(3, 9)):
+        other = api.as_(city.district_lead).post("/api/v1/sweep-tasks/", body | {"area": city.town2.pk},
+                                                 format="json").json()
+    g3_target = api.as_(city.g3_worker).get(f"/api/v1/sweep-tasks/{other['id']}/targets/",
+                                            {"grid": city.g3.pk}).json()[0]["id"]
+    worker = api.as_(city.g1_worker)
+    assert worker.get(f"/api/v1/sweep-tasks/{other['id']}/").status_code == 404  # another town's task
+    mine = worker.get(f"/api/v1/sweep-tasks/{task_id}/targets/", {"grid": city.g1.pk}).json()
+    assert [row["state"] for row in mine] == ["waiting"]
+    url = f"/api/v1/sweep-tasks/{task_id}/reports/"
+    key = str(uuid.uuid4())
+    with clock.at(at(3, 10)):
+        assert worker.post(url, {"target": g3_target, "answers": {"f1": 0}}, format="json").status_code == 404
+        refused = worker.post(url, {"target": mine[0]["id"], "answers": {"f1": "many"}}, format="json")
+        assert refused.status_code == 400 and refused.json()["errors"] == {"answers.f1": ["“隐患数” must be a number."]}
+        first = worker.post(url, {"target": mine[0]["id"], "answers": {"f1": 2}, "client_uuid": key}, format="json")
+        again = worker.post(url, {"target": mine[0]["id"], "answers": {"f1": 2}, "client_uuid": key}, format="json")
+        twice = worker.post(url, {"target": mine[0]["id"], "answers": {"f1": 3}}, format="json")
+        assert worker.post(f"/api/v1/sweep-tasks/{task_id}/zero-report/", {"grid": city.g3.pk},
+                           format="json").status_code == 404
+        progress = api.as_(city.t1_operator).get(f"/api/v1/sweep-tasks/{task_id}/progress/").json()
+    assert (first.status_code, again.status_code, again.json()["id"], twice.status_code) == (
+        201, 200, first.json()["id"], 409)
+    assert progress["total"]["done"] == 1 and progress["total"]["waiting"] == 1
+    assert api.as_(city.t2_operator).get(f"/api/v1/sweep-tasks/{task_id}/progress/").status_code == 404
+    assert api.as_(city.t1_operator).get(f"/api/v1/sweep-tasks/{task_id}/progress/",
+                                         {"area": city.g3.pk}).status_code == 404
+    assert api.get("/api/schema/").status_code == 200
