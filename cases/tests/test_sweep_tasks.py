@@ -15,7 +15,7 @@ from cases.actions import sweeps as actions
 from cases.choices import Status
 from cases.models import Case
 from cases.sweep_progress import board, grid_targets
-from cases.sweeps import SweepReminder, SweepReport, TargetState
+from cases.sweeps import SweepReminder, SweepReport, SweepTask, TargetState
 from cases.tests.conftest import categories, photo  # noqa: F401 (fixture)
 from govgrid import clock
 from govgrid.errors import ActionError, Conflict, Forbidden, NotFound
@@ -289,3 +289,54 @@ def test_rest_send_report_resend_progress_and_scope(tiny_city, api, english):
     assert api.as_(city.t1_operator).get(f"/api/v1/sweep-tasks/{task_id}/progress/",
                                          {"area": city.g3.pk}).status_code == 404
     assert api.get("/api/schema/").status_code == 200
+
+
+def test_pages_send_with_the_field_builder_board_and_the_phone(tiny_city, client, english):
+    city = tiny_city
+    houses(city, city.g1, 2)
+    client.force_login(city.t1_operator)
+    form = {"area": city.town1.pk, "title": "出租屋排查", "target_kind": "house", "target_rental": "on",
+            "recurrence": "once", "deadline": "2026-12-04T18:00",
+            "field_label_1": "在住人数", "field_kind_1": "number", "field_required_1": "on",
+            "field_label_2": "状况", "field_kind_2": "choice", "field_options_2": "正常\n群租",
+            "field_label_3": "", "field_kind_3": "text", "field_label_4": "门口照片", "field_kind_4": "photo"}
+    with clock.at(at(3, 9)):
+        assert client.get("/centre/sweeps/new/").status_code == 200
+        bad = client.post("/centre/sweeps/new/", form | {"field_options_2": "正常"})
+        assert bad.status_code == 400 and "at least two options" in bad.content.decode()
+        sent = client.post("/centre/sweeps/new/", form)
+    assert sent.status_code == 302, sent.content.decode()[:2000]
+    task = SweepTask.objects.get()
+    assert [f["label"] for f in task.fields] == ["在住人数", "状况", "门口照片"] and task.target_count == 2
+    with clock.at(at(3, 10)):
+        page = client.get(f"/centre/sweeps/{task.pk}/")
+        assert page.status_code == 200 and 'hx-trigger="every 10s"' in page.content.decode()
+        assert client.get("/centre/sweeps/").status_code == 200
+
+    client.force_login(city.g1_worker)
+    with clock.at(at(3, 11)):
+        assert "出租屋排查" in client.get("/m/sweeps/").content.decode()
+        assert client.get("/m/").status_code == 200
+        listing = client.get(f"/m/sweeps/{task.pk}/")
+        assert listing.status_code == 200
+        target = task.targets.order_by("id").first()
+        url = f"/m/sweeps/{task.pk}/t/{target.pk}/"
+        assert client.get(url).status_code == 200
+        refused = client.post(url, {"answer_f1": "很多"}, HTTP_ACCEPT="application/json")
+        assert refused.status_code == 400 and refused.json()["errors"] == {"f1": ["“在住人数” must be a number."]}
+        sent = client.post(url, {"answer_f1": "2", "answer_f2": "群租", "photo_f3": photo(),
+                                 "client_uuid": str(uuid.uuid4())}, HTTP_ACCEPT="application/json")
+        assert sent.status_code == 201 and sent.json()["ok"]
+        assert client.post(f"/m/sweeps/{task.pk}/zero/", {"grid": city.g1.pk}).status_code == 302
+        assert client.post(f"/m/sweeps/{task.pk}/zero/", {"grid": city.g3.pk}).status_code == 404
+        fragment = client.get(f"/centre/sweeps/{task.pk}/progress/?area={city.g1.pk}")
+    assert fragment.status_code == 403  # a grid worker has no centre pages
+    client.force_login(city.t1_operator)
+    with clock.at(at(3, 12)):
+        fragment = client.get(f"/centre/sweeps/{task.pk}/progress/?area={city.g1.pk}").content.decode()
+    assert fragment.count("chip-green") == 2 and "/centre/sweeps/photos/" in fragment
+    photo_url = fragment.split('href="/centre/sweeps/photos/')[1].split('"')[0]
+    assert client.get(f"/centre/sweeps/photos/{photo_url}").status_code == 200
+    client.force_login(city.t2_operator)
+    assert client.get(f"/centre/sweeps/{task.pk}/").status_code == 404
+    assert client.get(f"/centre/sweeps/photos/{photo_url}").status_code == 404
