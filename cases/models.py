@@ -410,4 +410,12 @@ class Notification(models.Model):
 
 
 # Sweep tasks (排查任务) live in their own module; imported here so Django finds their models.
-from cases.sweeps import SweepPhoto, SweepReminder, SweepReport, SweepTarget, SweepTask  # noqa: E402,F401
+from cases.sweeps import (  # noqa: E402,F401
+    SweepGrid,
+    SweepGridRound,
+    SweepPhoto,
+    SweepReminder,
+    SweepReport,
+    SweepTarget,
+    SweepTask,
+)

@@ -2,10 +2,12 @@
 not yet reported and silent, per child area (city → district → town → community → grid), and per
 grid the state of each target.
 
-One aggregate statement per board: the task's targets under the area (an index range on
-``(task, area_path)``) left-joined to the round's reports, counted per grid, then rolled up to the
-child areas by the grid's path. Its cost follows the task's targets under the area; at 100,000
-targets it stays well under 200 ms (bench/sweep_tasks.py).
+One aggregate statement per board over counters, not targets: the task's grids under the area (an
+index range on ``(task, area_path)`` of SweepGrid, each with its number of targets) left-joined to
+their counts for the round (SweepGridRound, added to by every report in its transaction), rolled up
+to the child areas by the grid's path. Its cost follows the number of grids under the area (5,069
+for all of Foshan), not the number of houses: the first version joined 100,000 targets to their
+reports and took ~250 ms at city level on a busy 2-core machine (bench/sweep_tasks.py).
 """
 
 from __future__ import annotations
@@ -78,27 +80,21 @@ def _like(path: str) -> str:
     return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-# Per grid first (at most a few thousand groups), then per child by the grid's path: the regular
-# expression runs once per grid, not once per target.
+# Per grid (at most a few thousand rows), then per child: the segment of the grid's path below the root.
 _BOARD_SQL = """
 WITH per_grid AS (
-    SELECT t.grid_id,
-           count(*) AS total,
-           count(r.id) FILTER (WHERE NOT r.is_late) AS done,
-           count(r.id) FILTER (WHERE r.is_late) AS late,
-           count(r.id) FILTER (WHERE r.is_zero) AS zero,
-           count(r.id) FILTER (WHERE r.finding <> '') AS findings
-    FROM cases_sweeptarget t
-    LEFT JOIN cases_sweepreport r ON r.target_id = t.id AND r.round_date = %(round)s
-    WHERE t.task_id = %(task)s AND t.area_path LIKE %(prefix)s
-    GROUP BY t.grid_id
+    SELECT g.grid_id, g.area_path, g.targets AS total, coalesce(r.done, 0) AS done, coalesce(r.late, 0) AS late,
+           coalesce(r.zero, 0) AS zero, coalesce(r.findings, 0) AS findings
+    FROM cases_sweepgrid g
+    LEFT JOIN cases_sweepgridround r ON r.sweep_grid_id = g.id AND r.round_date = %(round)s
+    WHERE g.task_id = %(task)s AND g.area_path LIKE %(prefix)s
 )
-SELECT substring(a.path from %(child)s) AS child,
+SELECT split_part(g.area_path, '/', %(depth)s) AS child,
        sum(g.total)::int, sum(g.done)::int, sum(g.late)::int, sum(g.zero)::int, sum(g.findings)::int,
        count(*)::int,
        count(*) FILTER (WHERE g.done + g.late = g.total)::int,
        count(*) FILTER (WHERE g.done + g.late = 0)::int
-FROM per_grid g JOIN grids_area a ON a.id = g.grid_id
+FROM per_grid g
 GROUP BY 1
 ORDER BY 1
 """
@@ -114,10 +110,10 @@ def board(task: SweepTask, area: Area, *, round_date: date | None = None, at: da
     overdue = at > deadline
     # The deeper of the two: a town's board of a city task shows only the town's part.
     root = area.path if area.path.startswith(task.area_path) else task.area_path
-    depth = root.count("/")
-    child_regex = "^((?:[^/]+/){" + str(depth + 1) + "})"
+    # The child's code is the path's segment after the root's (split_part counts from 1).
+    depth = root.count("/") + 1
     with connection.cursor() as cursor:
-        cursor.execute(_BOARD_SQL, {"round": round_date, "task": task.pk, "prefix": _like(root), "child": child_regex})
+        cursor.execute(_BOARD_SQL, {"round": round_date, "task": task.pk, "prefix": _like(root), "depth": depth})
         found = cursor.fetchall()
     total = Counts(overdue=overdue)
     rows: list[Row] = []
@@ -126,7 +122,7 @@ def board(task: SweepTask, area: Area, *, round_date: date | None = None, at: da
         counts.pending = counts.total - counts.done - counts.late
         for name in ("total", "done", "late", "zero", "findings", "grids", "grids_done", "grids_silent", "pending"):
             setattr(total, name, getattr(total, name) + getattr(counts, name))
-        rows.append(Row(area=None, path=child or root, counts=counts))
+        rows.append(Row(area=None, path=f"{root}{child}/" if child else root, counts=counts))
     areas = {a.path: a for a in Area.objects.filter(path__in=[row.path for row in rows]).only(
         "id", "name", "code", "level", "path")}
     for row in rows:

@@ -297,13 +297,18 @@ class SweepTask(models.Model):
 class SweepTarget(models.Model):
     """One grid, house or building a task was sent to, with its grid and the grid's area path."""
 
-    task = models.ForeignKey(SweepTask, on_delete=models.CASCADE, related_name="targets")
+    # Written 100,000 at a time: each index and foreign-key check costs at creation, so the single-column
+    # indexes the composite ones below cover are left out, and the house and building are a snapshot
+    # (the label keeps the address) rather than checked references: a house demolished later leaves
+    # its target, and what was reported on it, in place.
+    task = models.ForeignKey(SweepTask, on_delete=models.CASCADE, related_name="targets", db_index=False)
     grid = models.ForeignKey("grids.Area", verbose_name=gettext_lazy("grid"), on_delete=models.PROTECT,
-                             related_name="+")
+                             related_name="+", db_index=False)
     area_path = models.CharField(gettext_lazy("area path"), max_length=255)
-    house = models.ForeignKey("parties.House", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    building = models.ForeignKey("parties.Building", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    house = models.ForeignKey("parties.House", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+                              db_index=False, db_constraint=False)
+    building = models.ForeignKey("parties.Building", null=True, blank=True, on_delete=models.DO_NOTHING,
+                                 related_name="+", db_index=False, db_constraint=False)
     label = models.CharField(gettext_lazy("target"), max_length=300)
 
     class Meta:
@@ -319,6 +324,50 @@ class SweepTarget(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class SweepGrid(models.Model):
+    """One grid a task reaches, with how many of the task's targets lie in it: the board's rows.
+
+    The board reads these and the round counters below, never the targets, so its cost follows the
+    number of grids under the area shown, not the number of houses (DESIGN.md §7: counters kept as
+    things move, reconciled from the rows they count, cases.actions.sweeps.rebuild_sweep_counters).
+    """
+
+    task = models.ForeignKey(SweepTask, on_delete=models.CASCADE, related_name="grids")
+    grid = models.ForeignKey("grids.Area", on_delete=models.PROTECT, related_name="+")
+    area_path = models.CharField(gettext_lazy("area path"), max_length=255)
+    targets = models.PositiveIntegerField(gettext_lazy("targets"))
+
+    class Meta:
+        verbose_name = gettext_lazy("sweep grid")
+        verbose_name_plural = gettext_lazy("sweep grids")
+        indexes = [models.Index(fields=["task", "area_path"], opclasses=["int8_ops", "text_pattern_ops"],
+                                name="sweepgrid_task_path")]
+        constraints = [models.UniqueConstraint(fields=["task", "grid"], name="sweepgrid_once")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.grid_id}"
+
+
+class SweepGridRound(models.Model):
+    """A grid's counts in one round: targets reported on time, late, by zero report, with a finding.
+    Added to by the report actions in their transaction (one upsert per report)."""
+
+    sweep_grid = models.ForeignKey(SweepGrid, on_delete=models.CASCADE, related_name="rounds")
+    round_date = models.DateField(gettext_lazy("round"))
+    done = models.PositiveIntegerField(default=0)
+    late = models.PositiveIntegerField(default=0)
+    zero = models.PositiveIntegerField(default=0)
+    findings = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = gettext_lazy("sweep grid round")
+        verbose_name_plural = gettext_lazy("sweep grid rounds")
+        constraints = [models.UniqueConstraint(fields=["sweep_grid", "round_date"], name="sweepgridround_once")]
+
+    def __str__(self) -> str:
+        return f"{self.sweep_grid_id} {self.round_date}"
 
 
 def sweep_photo_path(instance: SweepPhoto, filename: str) -> str:

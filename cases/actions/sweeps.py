@@ -170,6 +170,13 @@ def create_sweep_task(
     if not count:
         raise ActionError(_("Nothing in %(area)s matches: no grid, house or building would get this task.")
                           % {"area": area.name}, field="target_kind", code="no_targets")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO cases_sweepgrid (task_id, grid_id, area_path, targets)
+            SELECT task_id, grid_id, min(area_path), count(*) FROM cases_sweeptarget WHERE task_id = %s
+            GROUP BY task_id, grid_id
+            """, [task.pk])
     task.target_count = count
     task.save(update_fields=["target_count"])
     # notify: announce new sweep task
@@ -283,6 +290,8 @@ def report_sweep_target(
                 is_late=at > task.deadline_of(round_date), answers=cleaned, note=note, finding=finding,
                 case=case, client_uuid=client_uuid,
             )
+            _count(task, target.grid_id, round_date, reported=1, late=report.is_late, zero=False,
+                   finding=bool(finding))
             for key, files in photos.items():
                 for upload in files:
                     photo = prepare_upload(upload, field=f"answers.{key}")
@@ -323,7 +332,49 @@ def zero_report_grid(*, actor, task: SweepTask, grid: Area, note: str = "") -> i
             [round_date, actor.pk, at, at > task.deadline_of(round_date), (note or "").strip()[:2000],
              task.pk, grid.pk, round_date],
         )
-        return cursor.rowcount
+        count = cursor.rowcount
+    if count:
+        _count(task, grid.pk, round_date, reported=count, late=at > task.deadline_of(round_date), zero=True,
+               finding=False)
+    return count
+
+
+_COUNT_SQL = """
+INSERT INTO cases_sweepgridround (sweep_grid_id, round_date, done, late, zero, findings)
+SELECT g.id, %(round)s, %(done)s, %(late)s, %(zero)s, %(findings)s
+FROM cases_sweepgrid g WHERE g.task_id = %(task)s AND g.grid_id = %(grid)s
+ON CONFLICT (sweep_grid_id, round_date) DO UPDATE SET
+    done = cases_sweepgridround.done + EXCLUDED.done, late = cases_sweepgridround.late + EXCLUDED.late,
+    zero = cases_sweepgridround.zero + EXCLUDED.zero, findings = cases_sweepgridround.findings + EXCLUDED.findings
+"""
+
+
+def _count(task: SweepTask, grid_id: int, round_date: date, *, reported: int, late: bool, zero: bool,
+           finding: bool) -> None:
+    """Add reports to the grid's counters of the round, in the report's transaction (the board reads them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_SQL, {
+            "round": round_date, "task": task.pk, "grid": grid_id, "done": 0 if late else reported,
+            "late": reported if late else 0, "zero": reported if zero else 0, "findings": reported if finding else 0,
+        })
+
+
+@transaction.atomic
+def rebuild_sweep_counters(task: SweepTask) -> None:
+    """The task's round counters recounted from its reports (a check, and for reports written in bulk)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_sweepgridround WHERE sweep_grid_id IN "
+                       "(SELECT id FROM cases_sweepgrid WHERE task_id = %s)", [task.pk])
+        cursor.execute(
+            """
+            INSERT INTO cases_sweepgridround (sweep_grid_id, round_date, done, late, zero, findings)
+            SELECT g.id, r.round_date, count(*) FILTER (WHERE NOT r.is_late), count(*) FILTER (WHERE r.is_late),
+                   count(*) FILTER (WHERE r.is_zero), count(*) FILTER (WHERE r.finding <> '')
+            FROM cases_sweepreport r JOIN cases_sweeptarget t ON t.id = r.target_id
+            JOIN cases_sweepgrid g ON g.task_id = t.task_id AND g.grid_id = t.grid_id
+            WHERE r.task_id = %s
+            GROUP BY g.id, r.round_date
+            """, [task.pk])
 
 
 def due_soon(at: datetime, before: timedelta) -> list[tuple[SweepTask, date]]:
@@ -349,11 +400,10 @@ def remind_sweep_grids(*, at: datetime | None = None, before: timedelta) -> int:
             cursor.execute(
                 """
                 INSERT INTO cases_sweepreminder (task_id, round_date, grid_id, created_at, remaining)
-                SELECT t.task_id, %s, t.grid_id, %s, count(*)
-                FROM cases_sweeptarget t
-                LEFT JOIN cases_sweepreport r ON r.target_id = t.id AND r.round_date = %s
-                WHERE t.task_id = %s AND r.id IS NULL
-                GROUP BY t.task_id, t.grid_id
+                SELECT g.task_id, %s, g.grid_id, %s, g.targets - coalesce(r.done + r.late, 0)
+                FROM cases_sweepgrid g
+                LEFT JOIN cases_sweepgridround r ON r.sweep_grid_id = g.id AND r.round_date = %s
+                WHERE g.task_id = %s AND g.targets > coalesce(r.done + r.late, 0)
                 ON CONFLICT (task_id, round_date, grid_id) DO NOTHING
                 """,
                 [round_date, at, round_date, task.pk],

@@ -90,6 +90,10 @@ def test_progress_as_grids_report_stay_silent_or_send_zero_reports(tiny_city):
         final = board(task, city.town1)
     assert sorted(states) == [TargetState.LATE, TargetState.SILENT]
     assert (final.total.done, final.total.late, final.total.silent, final.total.grids_done) == (3, 1, 1, 1)
+    with clock.at(at(4, 19)):  # the counters the board reads agree with a recount of the reports
+        actions.rebuild_sweep_counters(task)
+        recounted = board(task, city.town1)
+    assert recounted.total == final.total
 
 
 def _g2_worker(city):
@@ -128,6 +132,10 @@ def test_a_daily_task_runs_in_rounds_over_several_days(tiny_city):
     with clock.at(at(7, 12)):  # after the last day, reports belong to the last round
         assert task.round_for(clock.now()) == date(2026, 12, 5)
     assert SweepReport.objects.filter(task=task).count() == 3
+    with clock.at(at(5, 12)):
+        counted = [board(task, city.town1, round_date=r).total for r in task.rounds()]
+        actions.rebuild_sweep_counters(task)
+        assert [board(task, city.town1, round_date=r).total for r in task.rounds()] == counted
 
 
 def test_resend_with_client_uuid_reports_once_and_a_finding_becomes_a_case(tiny_city, categories):  # noqa: F811
