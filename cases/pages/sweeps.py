@@ -101,6 +101,8 @@ class SweepTaskForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["area"].queryset = visible_areas(user, act=True).exclude(level=Level.GRID).order_by("path")
+        if not self.is_bound:  # the user's own area (the outermost they hold) by default
+            self.initial.setdefault("area", self.fields["area"].queryset.order_by("level", "path").first())
         self.fields["finding_category"].queryset = leaf_categories().order_by("code")
 
 
@@ -162,7 +164,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Sent to %(n)d targets: %(title)s.")
                                  % {"n": task.target_count, "title": task.title})
-                return redirect("sweeps:board", pk=task.pk)
+                return redirect("sweeps:task", pk=task.pk)
         else:
             status = 400
     else:
@@ -226,7 +228,7 @@ def task_close(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The sweep task is closed."))
-    return redirect("sweeps:board", pk=task.pk)
+    return redirect("sweeps:task", pk=task.pk)
 
 
 @login_required
@@ -406,7 +408,7 @@ def _reported(request: HttpRequest, task: SweepTask, report: SweepReport, create
 centre_urls = ([
     path("", task_list, name="list"),
     path("new/", task_new, name="new"),
-    path("<int:pk>/", task_board, name="board"),
+    path("<int:pk>/", task_board, name="task"),
     path("<int:pk>/progress/", task_board_fragment, name="progress"),
     path("<int:pk>/close/", task_close, name="close"),
     path("photos/<int:pk>/", sweep_photo, name="photo"),
