@@ -47,6 +47,7 @@ class FieldSpecSerializer(serializers.Serializer):
 
 class SweepTaskSerializer(serializers.ModelSerializer):
     fields = FieldSpecSerializer(many=True, read_only=True)
+    target_use = serializers.CharField(read_only=True, help_text="A house use, or empty: any.")
     area_code = serializers.CharField(source="area.code", read_only=True)
     area_name = serializers.CharField(source="area.name", read_only=True)
     centre_name = serializers.CharField(source="centre.name", read_only=True)
@@ -71,15 +72,17 @@ class SweepTaskInputSerializer(serializers.Serializer):
                                              "required, options (choice)}.")
     target_kind = serializers.ChoiceField(choices=TargetKind.choices)
     target_rental = serializers.BooleanField(default=False)
-    target_use = serializers.ChoiceField(choices=[("", "any"), *HouseUse.choices], required=False, default="")
+    # A plain string (the action checks it): an enum here would be a second name for parties' house use.
+    target_use = serializers.CharField(required=False, allow_blank=True, default="", max_length=16,
+                                       help_text="Houses of this use only: " + ", ".join(HouseUse.values)
+                                       + "; empty: any.")
     recurrence = serializers.ChoiceField(choices=Recurrence.choices, default=Recurrence.ONCE)
-    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    starts_on = serializers.DateField(required=False, allow_null=True, default=None)
-    ends_on = serializers.DateField(required=False, allow_null=True, default=None)
-    due_time = serializers.TimeField(required=False, allow_null=True, default=None)
+    deadline = serializers.DateTimeField(required=False)
+    starts_on = serializers.DateField(required=False)
+    ends_on = serializers.DateField(required=False)
+    due_time = serializers.TimeField(required=False)
     finding_category = serializers.SlugRelatedField(
-        slug_field="code", queryset=Category.objects.filter(is_active=True), required=False, allow_null=True,
-        default=None)
+        slug_field="code", queryset=Category.objects.filter(is_active=True), required=False)
 
 
 class SweepReportSerializer(serializers.ModelSerializer):
@@ -107,11 +110,10 @@ class SweepReportInputSerializer(serializers.Serializer):
     finding = serializers.ChoiceField(choices=FindingKind.choices, required=False, default="")
     finding_description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     finding_category = serializers.SlugRelatedField(
-        slug_field="code", queryset=Category.objects.filter(is_active=True), required=False, allow_null=True,
-        default=None)
-    lon = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-180, max_value=180)
-    lat = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-90, max_value=90)
-    client_uuid = serializers.UUIDField(required=False, allow_null=True, default=None)
+        slug_field="code", queryset=Category.objects.filter(is_active=True), required=False)
+    lon = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    client_uuid = serializers.UUIDField(required=False)
 
     def validate_answers(self, value):
         if isinstance(value, str):  # multipart: a JSON text
@@ -172,8 +174,8 @@ class SweepTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         task = actions.create_sweep_task(
             actor=request.user, area=area, title=d["title"], instructions=d["instructions"], fields=d["fields"],
             target_kind=d["target_kind"], target_rental=d["target_rental"], target_use=d["target_use"],
-            recurrence=d["recurrence"], deadline=d["deadline"], starts_on=d["starts_on"], ends_on=d["ends_on"],
-            due_time=d["due_time"], finding_category=d["finding_category"],
+            recurrence=d["recurrence"], deadline=d.get("deadline"), starts_on=d.get("starts_on"),
+            ends_on=d.get("ends_on"), due_time=d.get("due_time"), finding_category=d.get("finding_category"),
         )
         return Response(SweepTaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
@@ -251,7 +253,8 @@ class SweepTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         report, created = actions.report_sweep_target(
             actor=request.user, task=task, target=target, answers=d["answers"], photos=photos, note=d["note"],
             finding=d["finding"], finding_description=d["finding_description"],
-            finding_category=d["finding_category"], lon=d["lon"], lat=d["lat"], client_uuid=d["client_uuid"],
+            finding_category=d.get("finding_category"), lon=d.get("lon"), lat=d.get("lat"),
+            client_uuid=d.get("client_uuid"),
         )
         return Response(SweepReportSerializer(report).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
