@@ -253,7 +253,7 @@ def test_reminders_before_the_deadline_once_per_grid_not_done(tiny_city):
     assert list(SweepReminder.objects.values_list("grid", "remaining")) == [(city.g2.pk, 1)]
 
 
-def test_rest_send_report_resend_progress_and_scope(tiny_city, api, english):
+def test_rest_send_report_resend_progress_and_scope(tiny_city, api):  # answers in Chinese, the default
     city = tiny_city
     body = {"area": city.town1.pk, "title": "燃气安全排查", "target_kind": "grid",
             "deadline": "2026-12-04T18:00:00+08:00",
@@ -264,7 +264,7 @@ def test_rest_send_report_resend_progress_and_scope(tiny_city, api, english):
         assert api.as_(city.t2_operator).post("/api/v1/sweep-tasks/", body, format="json").status_code == 404
         bad = api.as_(city.t1_operator).post("/api/v1/sweep-tasks/", body | {"fields": [{"label": "x"}]},
                                              format="json")
-        assert bad.status_code == 400 and "unknown kind" in bad.json()["detail"]
+        assert bad.status_code == 400 and "类型未知" in bad.json()["detail"]
         sent = api.post("/api/v1/sweep-tasks/", body, format="json")
     assert sent.status_code == 201, sent.json()
     task_id = sent.json()["id"]
@@ -283,7 +283,7 @@ def test_rest_send_report_resend_progress_and_scope(tiny_city, api, english):
     with clock.at(at(3, 10)):
         assert worker.post(url, {"target": g3_target, "answers": {"f1": 0}}, format="json").status_code == 404
         refused = worker.post(url, {"target": mine[0]["id"], "answers": {"f1": "many"}}, format="json")
-        assert refused.status_code == 400 and refused.json()["errors"] == {"answers.f1": ["“隐患数” must be a number."]}
+        assert refused.status_code == 400 and refused.json()["errors"] == {"answers.f1": ["“隐患数”必须是数字。"]}
         first = worker.post(url, {"target": mine[0]["id"], "answers": {"f1": 2}, "client_uuid": key}, format="json")
         again = worker.post(url, {"target": mine[0]["id"], "answers": {"f1": 2}, "client_uuid": key}, format="json")
         twice = worker.post(url, {"target": mine[0]["id"], "answers": {"f1": 3}}, format="json")
@@ -299,7 +299,7 @@ def test_rest_send_report_resend_progress_and_scope(tiny_city, api, english):
     assert api.get("/api/schema/").status_code == 200
 
 
-def test_pages_send_with_the_field_builder_board_and_the_phone(tiny_city, client, english):
+def test_pages_send_with_the_field_builder_board_and_the_phone(tiny_city, client):
     city = tiny_city
     houses(city, city.g1, 2)
     client.force_login(city.t1_operator)
@@ -311,7 +311,7 @@ def test_pages_send_with_the_field_builder_board_and_the_phone(tiny_city, client
     with clock.at(at(3, 9)):
         assert client.get("/centre/sweeps/new/").status_code == 200
         bad = client.post("/centre/sweeps/new/", form | {"field_options_2": "正常"})
-        assert bad.status_code == 400 and "at least two options" in bad.content.decode()
+        assert bad.status_code == 400 and "至少需要两个选项" in bad.content.decode()
         sent = client.post("/centre/sweeps/new/", form)
     assert sent.status_code == 302, sent.content.decode()[:2000]
     task = SweepTask.objects.get()
@@ -331,7 +331,7 @@ def test_pages_send_with_the_field_builder_board_and_the_phone(tiny_city, client
         url = f"/m/sweeps/{task.pk}/t/{target.pk}/"
         assert client.get(url).status_code == 200
         refused = client.post(url, {"answer_f1": "很多"}, HTTP_ACCEPT="application/json")
-        assert refused.status_code == 400 and refused.json()["errors"] == {"f1": ["“在住人数” must be a number."]}
+        assert refused.status_code == 400 and refused.json()["errors"] == {"f1": ["“在住人数”必须是数字。"]}
         sent = client.post(url, {"answer_f1": "2", "answer_f2": "群租", "photo_f3": photo(),
                                  "client_uuid": str(uuid.uuid4())}, HTTP_ACCEPT="application/json")
         assert sent.status_code == 201 and sent.json()["ok"]
