@@ -244,3 +244,15 @@ def access_sweep_grid(user, task, grid_id, *, act: bool = False, field: str = "g
     if grid is None:
         raise _missing(_("No such grid in this sweep task."), field)
     return grid
+
+
+def access_sweep_report(user, task, report_id, *, act: bool = False, field: str | None = "report"):
+    """A report of ``task`` on a target in the user's scope (``act``: one they may act on)."""
+    from grids.scope import scope_for
+
+    pk = _pk(report_id)
+    report = task.reports.filter(scope_for(user).area_q("target__area_", act=act)).select_related(
+        "target").filter(pk=pk).first() if pk is not None else None
+    if report is None:
+        raise _missing(_("No such report of this sweep task."), field)
+    return report

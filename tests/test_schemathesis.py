@@ -217,6 +217,10 @@ OPERATION_RULES = {
         "finding_description": "a finding is described", "location": "a finding lies in a grid one may report in",
         **{f"answers.f{n}": "each answer fits its field's kind" for n in range(1, 31)},
     },
+    "POST /api/v1/sweep-tasks/{id}/finding/": {
+        "finding_category": "an active leaf category", "finding_description": "a finding is described",
+        "location": "a finding lies in a grid one may report in",
+    },
 }
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 

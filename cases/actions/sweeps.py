@@ -410,3 +410,48 @@ def remind_sweep_grids(*, at: datetime | None = None, before: timedelta) -> int:
             )
             written += cursor.rowcount
     return written
+
+
+def file_sweep_finding(
+    *,
+    actor,
+    task: SweepTask,
+    report: SweepReport,
+    finding: str,
+    description: str,
+    category: Category | None = None,
+) -> SweepReport:
+    """A finding noticed after the report (or filed later): it becomes a case or a report-only record
+    and is linked to the report. Once per report: a second call (a resend) returns the report as it is."""
+    if report.task_id != task.pk:
+        raise NotFound(_("No such report of this sweep task."), field="report")
+    if report.case_id is not None:
+        return report
+    if finding not in (FindingKind.CASE, FindingKind.REPORT_ONLY):
+        raise ActionError(_("Unknown kind of finding."), field="finding")
+    target = report.target
+    pipeline.check_sweep("report_sweep", actor, grid_id=target.grid_id, task=task)
+    category = category or task.finding_category
+    if category is None:
+        raise ActionError(_("Choose the kind of problem found."), field="finding_category", code="required")
+    description = require_text(description, "finding_description", _("Describe what was found."))
+    x, y = _finding_point(target, None, None)
+    with transaction.atomic():
+        # The report row locked first: of two taps (or two workers of the grid), one files the case.
+        locked = SweepReport.objects.select_for_update().get(pk=report.pk)
+        if locked.case_id is not None:
+            return locked
+        case, _created = report_case(
+            reporter=actor, category=category, lon=x, lat=y, description=f"【{task.title}】{description}",
+            address=target.label[:200], client_uuid=uuid.uuid5(_FINDING_NAMESPACE, f"report-{report.pk}"),
+            report_only=finding == FindingKind.REPORT_ONLY,
+        )
+        SweepReport.objects.filter(pk=report.pk).update(case=case, finding=finding)
+        if not locked.finding:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE cases_sweepgridround SET findings = findings + 1 WHERE round_date = %s AND sweep_grid_id = "
+                    "(SELECT id FROM cases_sweepgrid WHERE task_id = %s AND grid_id = %s)",
+                    [report.round_date, task.pk, target.grid_id])
+    report.refresh_from_db()
+    return report

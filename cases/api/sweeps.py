@@ -124,6 +124,16 @@ class SweepReportInputSerializer(serializers.Serializer):
         return value
 
 
+class FindingInputSerializer(serializers.Serializer):
+    """A finding filed after its report: a case for the centre or a report-only record."""
+
+    report = serializers.IntegerField(min_value=1)
+    finding = serializers.ChoiceField(choices=[FindingKind.CASE, FindingKind.REPORT_ONLY])
+    finding_description = serializers.CharField(max_length=2000)
+    finding_category = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.filter(is_active=True), required=False)
+
+
 class ZeroReportInputSerializer(serializers.Serializer):
     grid = serializers.IntegerField(min_value=1)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
@@ -258,6 +268,20 @@ class SweepTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         )
         return Response(SweepReportSerializer(report).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=FindingInputSerializer, responses={200: SweepReportSerializer, **ERRORS},
+                   summary="File a report's finding as a case or a report-only record (once per report)")
+    @action(detail=True, methods=["post"])
+    def finding(self, request, pk=None):
+        task = self.get_object()
+        data = FindingInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        report = access.access_sweep_report(request.user, task, d["report"], act=True)
+        report = actions.file_sweep_finding(actor=request.user, task=task, report=report, finding=d["finding"],
+                                            description=d["finding_description"],
+                                            category=d.get("finding_category"))
+        return Response(SweepReportSerializer(report).data)
 
     @extend_schema(request=ZeroReportInputSerializer, responses={200: inline_serializer(
         "SweepZeroReport", {"reported": serializers.IntegerField()}), **ERRORS},

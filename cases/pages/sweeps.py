@@ -387,7 +387,50 @@ def worker_report(request: HttpRequest, pk: int, target_id: int) -> HttpResponse
     return render(request, "sweeps/m_report.html", {
         "task": task, "target": target, "form": form, "inputs": inputs, "errors": errors, "report": report,
         "open": task.status == SweepStatus.OPEN,
+        "finding_form": FindingForm(task=task) if report is not None and report.case_id is None else None,
     }, status=status)
+
+
+class FindingForm(forms.Form):
+    finding = forms.ChoiceField(label=gettext_lazy("finding"), widget=forms.RadioSelect, initial=FindingKind.CASE,
+                                choices=[c for c in FindingKind.choices if c[0]])
+    finding_description = forms.CharField(label=gettext_lazy("what was found"), max_length=2000,
+                                          widget=forms.Textarea(attrs={"rows": 2}))
+    finding_category = forms.ModelChoiceField(label=gettext_lazy("kind of problem"), required=False,
+                                              queryset=Category.objects.none())
+
+    def __init__(self, *args, task: SweepTask, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["finding_category"].queryset = leaf_categories().order_by("code")
+        if task.finding_category_id:
+            self.fields["finding_category"].empty_label = task.finding_category.display_name
+
+
+@login_required
+@found_or_404
+@require_POST
+def worker_finding(request: HttpRequest, pk: int, target_id: int) -> HttpResponse:
+    """A finding noticed after the report: filed as a case or a report-only record, once."""
+    user = request.user
+    task = access.access_sweep_task_by_id(user, pk)
+    target = access.access_sweep_target(user, task, target_id, act=True, field=None)
+    report = SweepReport.objects.filter(target=target, round_date=task.round_for(clock.now())).first()
+    if report is None:
+        raise Http404
+    form = FindingForm(request.POST, task=task)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            report = actions.file_sweep_finding(actor=user, task=task, report=report, finding=d["finding"],
+                                                description=d["finding_description"],
+                                                category=d["finding_category"])
+        except ActionError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The finding is filed as case %(number)s.") % {"number": report.case.number})
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("worker_sweeps:report", pk=task.pk, target_id=target.pk)
 
 
 def _reported(request: HttpRequest, task: SweepTask, report: SweepReport, created: bool) -> HttpResponse:
@@ -419,4 +462,5 @@ worker_urls = ([
     path("<int:pk>/", worker_task, name="task"),
     path("<int:pk>/zero/", worker_zero_report, name="zero"),
     path("<int:pk>/t/<int:target_id>/", worker_report, name="report"),
+    path("<int:pk>/t/<int:target_id>/finding/", worker_finding, name="finding"),
 ], "worker_sweeps")

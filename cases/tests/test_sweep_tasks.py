@@ -13,7 +13,7 @@ from django.contrib.gis.geos import Point
 
 from cases.actions import sweeps as actions
 from cases.choices import Status
-from cases.models import Case
+from cases.models import Case, Category
 from cases.sweep_progress import board, grid_targets
 from cases.sweeps import SweepReminder, SweepReport, SweepTask, TargetState
 from cases.tests.conftest import categories, photo  # noqa: F401 (fixture)
@@ -299,7 +299,7 @@ def test_rest_send_report_resend_progress_and_scope(tiny_city, api):  # answers 
     assert api.get("/api/schema/").status_code == 200
 
 
-def test_pages_send_with_the_field_builder_board_and_the_phone(tiny_city, client):
+def test_pages_send_with_the_field_builder_board_and_the_phone(tiny_city, categories, client):  # noqa: F811
     city = tiny_city
     houses(city, city.g1, 2)
     client.force_login(city.t1_operator)
@@ -335,6 +335,12 @@ def test_pages_send_with_the_field_builder_board_and_the_phone(tiny_city, client
         sent = client.post(url, {"answer_f1": "2", "answer_f2": "群租", "photo_f3": photo(),
                                  "client_uuid": str(uuid.uuid4())}, HTTP_ACCEPT="application/json")
         assert sent.status_code == 201 and sent.json()["ok"]
+        page = client.get(url).content.decode()
+        assert 'id="sweep-finding"' in page
+        filed = client.post(f"{url}finding/", {"finding": "report_only", "finding_description": "已劝导整改",
+                                               "finding_category": Category.objects.filter(parent__isnull=False)
+                                               .values_list("pk", flat=True).first()})
+        assert filed.status_code == 302 and SweepReport.objects.get(target=target).case.status == Status.FILED
         assert client.post(f"/m/sweeps/{task.pk}/zero/", {"grid": city.g1.pk}).status_code == 302
         assert client.post(f"/m/sweeps/{task.pk}/zero/", {"grid": city.g3.pk}).status_code == 404
         fragment = client.get(f"/centre/sweeps/{task.pk}/progress/?area={city.g1.pk}")
@@ -348,3 +354,22 @@ def test_pages_send_with_the_field_builder_board_and_the_phone(tiny_city, client
     client.force_login(city.t2_operator)
     assert client.get(f"/centre/sweeps/{task.pk}/").status_code == 404
     assert client.get(f"/centre/sweeps/photos/{photo_url}").status_code == 404
+
+
+def test_a_finding_filed_after_the_report_becomes_a_case_once(tiny_city, categories, api):  # noqa: F811
+    city = tiny_city
+    with clock.at(at(3, 9)):
+        task = grid_task(city, finding_category=categories.garbage)
+        report, _ = actions.report_sweep_target(actor=city.g1_worker, task=task,
+                                                target=task.targets.get(grid=city.g1), answers={"f1": 0, "f2": True})
+    url = f"/api/v1/sweep-tasks/{task.pk}/finding/"
+    body = {"report": report.pk, "finding": "case", "finding_description": "巷口井盖松动"}
+    with clock.at(at(3, 10)):
+        assert api.as_(city.g3_worker).post(url, body, format="json").status_code == 404  # not their task
+        first = api.as_(city.g1_worker).post(url, body, format="json")
+        again = api.post(url, body, format="json")
+        shown = board(task, city.town1)
+    assert first.status_code == again.status_code == 200 and first.json()["case"] == again.json()["case"]
+    case = Case.objects.get()
+    assert case.grid == city.g1 and "巷口井盖松动" in case.description and case.status == Status.REPORTED
+    assert shown.total.findings == 1 and shown.total.done == 1
