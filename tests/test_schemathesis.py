@@ -218,6 +218,7 @@ OPERATION_RULES = {
         **{f"answers.f{n}": "each answer fits its field's kind" for n in range(1, 31)},
     },
     "POST /api/v1/sweep-tasks/{id}/finding/": {
+        "finding": "a finding to file is a case or a report-only record, not nothing",
         "finding_category": "an active leaf category", "finding_description": "a finding is described",
         "location": "a finding lies in a grid one may report in",
     },

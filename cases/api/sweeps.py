@@ -128,7 +128,8 @@ class FindingInputSerializer(serializers.Serializer):
     """A finding filed after its report: a case for the centre or a report-only record."""
 
     report = serializers.IntegerField(min_value=1)
-    finding = serializers.ChoiceField(choices=[FindingKind.CASE, FindingKind.REPORT_ONLY])
+    # The one enum of findings ("" here is refused by the action: nothing found is no finding to file).
+    finding = serializers.ChoiceField(choices=FindingKind.choices)
     finding_description = serializers.CharField(max_length=2000)
     finding_category = serializers.SlugRelatedField(
         slug_field="code", queryset=Category.objects.filter(is_active=True), required=False)
