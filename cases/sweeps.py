@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -449,7 +449,3 @@ class SweepReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.round_date} {self.grid_id}"
-
-
-def due_time_default() -> time:
-    return time(18, 0)

@@ -52,8 +52,7 @@ def _sending_centre(actor, area: Area) -> Centre:
     centres = Centre.objects.filter(area__code__in=codes).select_related("area").order_by("-level")
     scope = scope_for(actor)
     for centre in centres:
-        if scope.is_admin or centre.area.path in scope.centre_paths or any(
-                centre.area.path.startswith(path) for path in scope.centre_paths):
+        if scope.is_admin or centre.area.path in scope.centre_paths:
             return centre
     raise ActionError(_("No centre covers this area."), field="area")
 

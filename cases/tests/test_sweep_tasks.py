@@ -223,6 +223,9 @@ def test_scope_who_may_send_see_and_report(tiny_city):
         access_sweep_task_by_id(city.g3_worker, task.pk)
     assert access_sweep_task_by_id(city.g1_worker, task.pk) == task
     assert set(sweep_tasks_for(city.t2_operator)) == {city_task}  # the district's task reaches town two
+    assert (task.centre, city_task.centre) == (city.centres[city.town1.code], city.centres[city.district.code])
+    with clock.at(at(3, 9)):  # a district sending to one of its towns sends as the district
+        assert grid_task(city, actor=city.district_lead, area=city.town2).centre == city.centres[city.district.code]
     g3_target = city_task.targets.get(grid=city.g3)
     with pytest.raises(NotFound):  # a target of another town, named by a town one worker
         access_sweep_target(city.g1_worker, city_task, g3_target.pk, act=True)
