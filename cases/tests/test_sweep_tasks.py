@@ -254,6 +254,10 @@ def test_reminders_before_the_deadline_once_per_grid_not_done(tiny_city):
     assert actions.remind_sweep_grids(at=at(4, 16, 30), before=timedelta(hours=2)) == 1
     assert actions.remind_sweep_grids(at=at(4, 16, 45), before=timedelta(hours=2)) == 0  # once
     assert list(SweepReminder.objects.values_list("grid", "remaining")) == [(city.g2.pk, 1)]
+    from cases.tasks import remind_sweep_grids  # the beat task, called directly: nothing new to remind
+
+    with clock.at(at(4, 17)):
+        assert remind_sweep_grids() == 0
 
 
 def test_rest_send_report_resend_progress_and_scope(tiny_city, api):  # answers in Chinese, the default
