@@ -11,7 +11,7 @@ What a user may *do* to a case they can reach is the pipeline table's business (
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from cases.choices import OPEN_STATUSES, ExtensionStatus
@@ -167,3 +167,103 @@ def live_paths_for(user, area: Area) -> tuple[str, ...]:
     if not scope_for(user).covers_area(area):
         raise _missing(_("No such area."), "area")
     return (area.path,)
+
+
+# --- sweep tasks (排查任务) --------------------------------------------------------------------------
+
+
+def sweep_tasks_for(user):
+    """Tasks the user may see: those sent to an area inside their scope, and those sent to an area
+    above it (a city task reaches a town's grids: the town sees its own part)."""
+    from cases.sweeps import SweepTask
+    from grids.scope import scope_for
+
+    scope = scope_for(user)
+    if scope.is_admin:
+        return SweepTask.objects.all()
+    query = Q(pk__in=[])
+    for path in scope.see_paths:
+        parts = path.rstrip("/").split("/")
+        above = ["/".join(parts[:n]) + "/" for n in range(1, len(parts))]
+        query |= Q(area_path__startswith=path) | Q(area_path__in=above)
+    return SweepTask.objects.filter(query)
+
+
+def sweep_targets_for(user, task, *, act: bool = False):
+    """The task's targets within the user's scope (``act``: those they may report on)."""
+    from grids.scope import scope_for
+
+    return task.targets.filter(scope_for(user).area_q("area_", act=act))
+
+
+def access_sweep_task_by_id(user, task_id, *, field: str | None = None):
+    pk = _pk(task_id)
+    task = sweep_tasks_for(user).select_related("centre", "area").filter(pk=pk).first() if pk is not None else None
+    if task is None:
+        raise _missing(_("No such sweep task."), field)
+    return task
+
+
+def access_sweep_target(user, task, target_id, *, act: bool = False, field: str | None = "target"):
+    """A target of ``task`` in the user's scope; another task's target, or one outside scope, is 404."""
+    pk = _pk(target_id)
+    target = sweep_targets_for(user, task, act=act).select_related("grid").filter(pk=pk).first() \
+        if pk is not None else None
+    if target is None:
+        raise _missing(_("No such target of this sweep task."), field)
+    return target
+
+
+def access_sweep_area(user, area_id, *, field: str = "area"):
+    """An area the user may send a sweep task to (in their scope to act on)."""
+    from grids.scope import visible_areas
+
+    pk = _pk(area_id)
+    area = visible_areas(user, act=True).filter(pk=pk).first() if pk is not None else None
+    if area is None:
+        raise _missing(_("No such area."), field)
+    return area
+
+
+def access_sweep_board_area(user, task, area_id=None):
+    """The area a sweep board shows: the one asked for, when the user can see it and it lies under the
+    task's area; by default the task's area, or, for a user below it, their own outermost area there."""
+    from grids.models import Area
+    from grids.scope import scope_for, visible_areas
+
+    if area_id not in (None, ""):
+        pk = _pk(area_id)
+        found = visible_areas(user).filter(pk=pk, path__startswith=task.area_path).first() if pk else None
+        if found is None:
+            raise _missing(_("No such area."), "area")
+        return found
+    scope = scope_for(user)
+    if scope.is_admin or any(task.area_path.startswith(path) for path in scope.see_paths):
+        return task.area
+    inside = [path for path in scope.see_paths if path.startswith(task.area_path)]
+    return Area.objects.filter(path__in=inside).order_by("level", "path").first() or task.area
+
+
+def access_sweep_grid(user, task, grid_id, *, act: bool = False, field: str = "grid"):
+    """A grid of the task's area in the user's scope (``act``: one they may report for)."""
+    from grids.choices import Level
+    from grids.scope import visible_areas
+
+    pk = _pk(grid_id)
+    grid = visible_areas(user, act=act).filter(pk=pk, level=Level.GRID, path__startswith=task.area_path).first() \
+        if pk else None
+    if grid is None:
+        raise _missing(_("No such grid in this sweep task."), field)
+    return grid
+
+
+def access_sweep_report(user, task, report_id, *, act: bool = False, field: str | None = "report"):
+    """A report of ``task`` on a target in the user's scope (``act``: one they may act on)."""
+    from grids.scope import scope_for
+
+    pk = _pk(report_id)
+    report = task.reports.filter(scope_for(user).area_q("target__area_", act=act)).select_related(
+        "target").filter(pk=pk).first() if pk is not None else None
+    if report is None:
+        raise _missing(_("No such report of this sweep task."), field)
+    return report

@@ -411,3 +411,15 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} · {self.message}"
+
+
+# Sweep tasks (排查任务) live in their own module; imported here so Django finds their models.
+from cases.sweeps import (  # noqa: E402,F401
+    SweepGrid,
+    SweepGridRound,
+    SweepPhoto,
+    SweepReminder,
+    SweepReport,
+    SweepTarget,
+    SweepTask,
+)

@@ -452,3 +452,40 @@ def default_verifier_id(case) -> int | None:
         user_id=case.reporter_id, user__is_active=True, role__in=GRID_ROLES, area_id=case.grid_id
     ).exists()
     return case.reporter_id if works_here else None
+
+
+# --- sweep tasks (排查任务): who may send, close and report -----------------------------------------
+# A sweep is not a case, so it has no row of RULES; its rules are these, in words and as tests. Which
+# task or target a user may name at all is the access module's (cases.access: access_sweep_*).
+SWEEP_RULES = {
+    "create_sweep": "centre staff of a centre whose subtree holds the area",
+    "close_sweep": "centre staff of a centre whose subtree holds the task's area",
+    "report_sweep": "a grid worker or grid leader of the target's grid, while the task is open",
+    "zero_report_sweep": "a grid worker or grid leader of the grid, while the task is open",
+}
+
+
+def may_send_sweep(user, area) -> bool:
+    """Centre staff (or an administrator) over ``area``: a town centre sends to its town, a district's
+    to any of its towns, communities or grids."""
+    scope = scope_for(user)
+    return scope.is_admin or any(area.path.startswith(path) for path in scope.centre_paths)
+
+
+def may_report_sweep(user, grid_id: int) -> bool:
+    """A grid worker or leader of the grid (the people who walk it), or an administrator."""
+    from grids.models import Membership
+
+    if scope_for(user).is_admin:
+        return True
+    return Membership.objects.filter(user=user, role__in=GRID_ROLES, area_id=grid_id).exists()
+
+
+def check_sweep(name: str, user, *, area=None, grid_id: int | None = None, task=None) -> None:
+    """Forbidden unless ``user`` may take the sweep action; Conflict when the task is closed."""
+    allowed = may_send_sweep(user, area) if name in ("create_sweep", "close_sweep") else \
+        may_report_sweep(user, grid_id)
+    if not allowed:
+        raise Forbidden(_("Your role may not do this on this sweep task."), code="not_allowed")
+    if task is not None and task.status != "open":
+        raise Conflict(_("The sweep task is closed."), code="closed")

@@ -109,3 +109,14 @@ def _enqueue_notifications(event_ids: list[int]) -> None:
 @outbox.on_report
 def _enqueue_triage(case_id: int) -> None:
     enqueue(triage_case, case_id)
+
+
+@shared_task(**RETRY)
+def remind_sweep_grids() -> int:
+    """Grids with a sweep round falling due within SWEEP_REMIND_BEFORE_HOURS (default 2) and targets
+    not yet reported get one reminder each (cases.sweeps.SweepReminder, once per task, round and grid)."""
+    from django.conf import settings
+
+    from cases.actions.sweeps import remind_sweep_grids as remind
+
+    return remind(before=timedelta(hours=float(getattr(settings, "SWEEP_REMIND_BEFORE_HOURS", 2))))

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from cases.media import ROUTE as PHOTO_ROUTE
 from cases.media import case_photo
+from cases.pages import sweeps
 from govgrid import offline, views
 from govgrid.health import healthz
 from reports import live
@@ -23,10 +24,12 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cases/", include("cases.pages.urls")),
+    path("m/sweeps/", include(sweeps.worker_urls)),  # sweep tasks 排查任务 on the phone
     path("m/sw.js", offline.service_worker, name="service_worker"),  # the phone's offline queue and pages
     path("m/", include("cases.pages.worker")),
     path("", include("parties.urls")),  # /m/grid/… on the phone, /people/… the registry
     path("", include("parties.import_views")),  # /people/import/: residents' import and export page
+    path("centre/sweeps/", include(sweeps.centre_urls)),  # sweep tasks: list, send, progress board
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
     path("reports/", include("reports.urls")),

@@ -203,6 +203,25 @@ OPERATION_RULES = {
     "POST /api/v1/cases/{id}/decide-extension/": {"note": "refusing an extension needs a reason"},
     "POST /api/v1/buildings/": {"lon": "a location needs both lon and lat", "lat": "a location needs both"},
     "POST /api/v1/residents/import/": {"file": "an import file is .csv or .xlsx"},
+    # Sweep tasks (cases.sweeps): the form builder's rules, the task's days and what the area holds.
+    "POST /api/v1/sweep-tasks/": {
+        "fields": "the fields to fill follow the form builder's rules (kinds, names, options)",
+        "title": "a title is more than spaces", "deadline": "a one-off task's deadline is in the future",
+        "starts_on": "a daily task runs from today for at most a year", "ends_on": "the last day after the first",
+        "due_time": "a daily task's last deadline is in the future", "target_use": "a house use (parties)",
+        "target_kind": "the area holds a grid, house or building to send the task to",
+        "finding_category": "a category code must name an active leaf category",
+    },
+    "POST /api/v1/sweep-tasks/{id}/reports/": {
+        "answers": "the answers follow the task's fields", "finding_category": "an active leaf category",
+        "finding_description": "a finding is described", "location": "a finding lies in a grid one may report in",
+        **{f"answers.f{n}": "each answer fits its field's kind" for n in range(1, 31)},
+    },
+    "POST /api/v1/sweep-tasks/{id}/finding/": {
+        "finding": "a finding to file is a case or a report-only record, not nothing",
+        "finding_category": "an active leaf category", "finding_description": "a finding is described",
+        "location": "a finding lies in a grid one may report in",
+    },
 }
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 

@@ -157,6 +157,12 @@ def category_groups(ordered: list[Category], used: set[int]) -> list[tuple[str, 
 # --- pages -----------------------------------------------------------------------------------
 
 
+def open_sweep_count(user) -> int:
+    from cases.pages.sweeps import open_sweep_count as count  # sweeps' pages import this module's helpers
+
+    return count(user)
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -170,6 +176,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "unread": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
         "recent": recent,
         "open_count": visible_cases(user).filter(reporter=user, status__in=OPEN_STATUSES).count(),
+        "sweep_count": open_sweep_count(user),
     })
 
 
