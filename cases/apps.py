@@ -16,3 +16,4 @@ class CasesConfig(AppConfig):
 
         # Inside the move's transaction: the cases' copies of the paths move with the areas, or not at all.
         area_moved.connect(receivers.carry_cases, dispatch_uid="cases_carry_cases")
+        area_moved.connect(receivers.carry_activations, dispatch_uid="cases_carry_activations")

@@ -109,3 +109,41 @@ def _enqueue_notifications(event_ids: list[int]) -> None:
 @outbox.on_report
 def _enqueue_triage(case_id: int) -> None:
     enqueue(triage_case, case_id)
+
+
+# --- emergency mode (cases.emergency) --------------------------------------------------------------
+
+
+@shared_task(**RETRY)
+def replan_emergency_clocks(path: str, after: int = 0) -> int:
+    """After an activation change: re-plan one batch of the subtree's open cases, then send the next
+    batch as its own task. Idempotent (cases.replan): a repeated batch finds its cases already in step."""
+    from cases import replan
+
+    count, last = replan.replan_batch(path, after=after)
+    if last is not None:
+        enqueue(replan_emergency_clocks, path, last)
+    return count
+
+
+@shared_task(**RETRY)
+def announce_batch(spec: dict, after: int = 0) -> int:
+    """One batch of an announcement (cases.announcements), then the next batch as its own task."""
+    from cases import announcements
+
+    told, last = announcements.deliver_batch(spec, after=after)
+    if last is not None:
+        enqueue(announce_batch, spec, last)
+    return told
+
+
+def enqueue_announcement(spec: dict) -> None:
+    enqueue(announce_batch, spec, 0)
+
+
+@shared_task(**RETRY)
+def expire_activations() -> int:
+    """Every minute (beat): activations whose planned end has come are switched off by the system."""
+    from cases.actions import emergency
+
+    return len(emergency.expire_activations())

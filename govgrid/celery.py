@@ -73,6 +73,8 @@ app.conf.beat_schedule = {
     # Both reconcile jobs every minute: after Redis was down, notices are at most a minute or two late.
     "reconcile-notifications": {"task": "cases.tasks.reconcile_notifications", "schedule": 60.0,
                                 "options": {"expires": 55}},
+    # Emergency activations past their planned end are switched off (and their subtree re-planned).
+    "expire-activations": {"task": "cases.tasks.expire_activations", "schedule": 60.0, "options": {"expires": 55}},
     # Counters against the timeline, at night (CELERY_TIMEZONE is the project's, Asia/Shanghai).
     "rebuild-counters": {"task": "reports.tasks.rebuild_counters", "schedule": crontab(hour=2, minute=30)},
     # The previous month's safety report 平安报表 of every town, on the 1st after the night's rebuild.

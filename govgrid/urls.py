@@ -29,6 +29,7 @@ urlpatterns = [
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
     path("reports/", include("reports.urls")),
+    path("emergency/", include("cases.pages.emergency")),
     path("healthz", healthz, name="healthz"),
     path("csp-report/", views.csp_report, name="csp_report"),
     # MEDIA_URL (settings) + the stored name of a case photo; scoped, in production too.

@@ -93,7 +93,8 @@ def resume_case(case: Case, *, actor, note: str = "") -> Case:
         return deadlines.shift_after_pause(moment, paused_from, at, natural=unit_natural)
 
     factor = case.clock_factor
-    natural = {stage: deadlines.stage_limit(stage, factor).natural for stage in (Stage.ACCEPT, Stage.SIGN, Stage.VERIFY)}
+    natural = {stage: deadlines.stage_limit(stage, factor).natural
+               for stage in (Stage.ACCEPT, Stage.SIGN, Stage.VERIFY)}
     case.accept_due_at = shift(case.accept_due_at, natural[Stage.ACCEPT])
     case.sign_due_at = shift(case.sign_due_at, natural[Stage.SIGN])
     case.verify_due_at = shift(case.verify_due_at, natural[Stage.VERIFY])
