@@ -8,6 +8,8 @@ the next page and an idle page view costs one cache read.
 
 from __future__ import annotations
 
+import contextlib
+
 from django.core.cache import cache
 
 from govgrid import clock
@@ -48,8 +50,6 @@ def emergency_banner(request) -> dict:
     if rows is None:
         rows = active_for(user)
         if key is not None:
-            try:
+            with contextlib.suppress(Exception):  # a cache outage: read again next time
                 cache.set(key, rows, BANNER_SECONDS)
-            except Exception:  # noqa: BLE001
-                pass
     return {"emergency_banner": rows}

@@ -80,7 +80,8 @@ class TaskForceFields(serializers.Serializer):
 
 
 class SwitchOnSerializer(TaskForceFields):
-    area = serializers.CharField(max_length=32, help_text="The code of the area whose subtree goes into emergency mode.")
+    area = serializers.CharField(max_length=32,
+                                 help_text="The code of the area whose subtree goes into emergency mode.")
     level = serializers.ChoiceField(choices=LEVELS, help_text="1 (I, most severe) to 4 (IV).")
     reason = serializers.CharField(max_length=2000)
     ends_at = serializers.DateTimeField(required=False, allow_null=True, help_text="The planned end (optional).")

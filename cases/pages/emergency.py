@@ -11,7 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -23,7 +23,7 @@ from cases.actions import emergency as actions
 from cases.choices import EmergencyLevel
 from cases.pages.pickers import area_choices
 from govgrid import clock
-from govgrid.errors import ActionError
+from govgrid.errors import ActionError, NotFound
 from govgrid.paging import CappedPaginator
 
 LEVEL_CHOICES = [(level.value, level.label) for level in EmergencyLevel]
@@ -123,7 +123,10 @@ def _run(name: str, user, activation, data):
 
 @login_required
 def activation_detail(request: HttpRequest, pk: int, name: str = "") -> HttpResponse:
-    activation = access.access_activation(request.user, pk)
+    try:
+        activation = access.access_activation(request.user, pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
     may = pipeline.may_command(request.user, activation.area_path) and activation.is_active
     status = 200
     bound = {}
