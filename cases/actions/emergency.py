@@ -73,9 +73,9 @@ def _log(activation: Activation, change: str, actor, *, old_level=None, new_leve
     if change != ActivationChange.TASK_FORCE:
         # The clocks of the subtree follow the strictest level now in force; the people in it are told.
         enqueue(_replan_task(), activation.area_path, 0)
-        params = {"level": EmergencyLevel(activation.level).label, "area": activation.area.name,
-                  "reason": activation.reason[:120],
-                  "old": EmergencyLevel(old_level).label if old_level else ""}
+        # Numerals and names only: the text itself is translated for each reader, the parameters are not.
+        params = {"level": activation.numeral, "area": activation.area.name, "reason": activation.reason[:120],
+                  "old": EmergencyLevel(old_level).name if old_level else ""}
         announce(activation.area, key=f"activation:{activation.pk}:{event.pk}", message=MESSAGES[change],
                  params={k: str(v) for k, v in params.items()},
                  url=reverse("emergency:detail", args=[activation.pk]),

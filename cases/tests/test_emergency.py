@@ -271,11 +271,11 @@ def test_banner_notification_and_pages_in_both_languages(tiny_city, categories, 
     client.force_login(city.g1_worker)
     page = client.get("/cases/notifications/").content.decode()
     assert "战时" in page and "城区内涝" in page and f"/emergency/{activation.pk}/" in page
-    assert "应急状态" in page or "战时状态" in page  # the banner, in Chinese
+    assert "战时状态 II" in page  # the banner, in Chinese
     client.cookies["django_language"] = "en"
     english = client.get("/cases/").content.decode()
     assert "Emergency mode II" in english and f"/emergency/{activation.pk}/" in english
-    assert "Emergency mode Level II is on for Town One" in client.get("/cases/notifications/").content.decode()
+    assert "Emergency mode II is on for Town One: 城区内涝" in client.get("/cases/notifications/").content.decode()
     # Not in the subtree: no banner.
     client.force_login(city.g3_worker)
     assert f"/emergency/{activation.pk}/" not in client.get("/cases/").content.decode()
@@ -283,7 +283,7 @@ def test_banner_notification_and_pages_in_both_languages(tiny_city, categories, 
     client.force_login(city.city_official)
     client.cookies["django_language"] = "zh-hans"
     detail = client.get(f"/emergency/{activation.pk}/").content.decode()
-    assert "切换" in detail or "关闭" in detail
+    assert "结束战时状态" in detail and "调整专班" in detail
     bad = client.post(f"/emergency/{activation.pk}/do/level/", {"level": "9"})
     assert bad.status_code == 400
     assert client.post(f"/emergency/{activation.pk}/do/off/", {"note": "解除"}).status_code == 302
