@@ -282,6 +282,8 @@ def test_banner_notification_and_pages_in_both_languages(tiny_city, categories, 
 
     client.force_login(city.city_official)
     client.cookies["django_language"] = "zh-hans"
+    dashboard = client.get("/reports/", {"area": city.district.code}).content.decode()
+    assert f"/emergency/{activation.pk}/" in dashboard and "城区内涝" in dashboard
     detail = client.get(f"/emergency/{activation.pk}/").content.decode()
     assert "结束战时状态" in detail and "调整专班" in detail
     bad = client.post(f"/emergency/{activation.pk}/do/level/", {"level": "9"})
