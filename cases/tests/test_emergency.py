@@ -83,6 +83,20 @@ def test_overlapping_activations_the_strictest_level_applies(tiny_city):
     assert (district.events.last().old_level, district.events.last().new_level) == (3, 1)
 
 
+def test_a_planned_end_switches_the_activation_off(tiny_city, announced):
+    city = tiny_city
+    with clock.at(at(9)):
+        activation = emergency.switch_on(actor=city.city_official, area=city.town2.code, level=4, reason="演练",
+                                         ends_at=at(12))
+    assert mode_for(city.g3, at(11, 59)) == activation and mode_for(city.g3, at(12)) is None
+    with clock.at(at(12, 1)):
+        assert emergency.expire_activations() == [activation.pk]
+        assert emergency.expire_activations() == []
+    activation.refresh_from_db()
+    assert activation.switched_off_at == at(12)
+    assert [e.change for e in activation.events.all()] == [ActivationChange.ON, ActivationChange.EXPIRED]
+
+
 def test_deadlines_before_during_and_after_keep_the_time_already_spent(tiny_city, categories, announced):
     city = tiny_city
     # Before: an unaccepted report runs on 2 working hours (due 11:00).
