@@ -5,6 +5,24 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# An activation's log is append-only, like the case timeline (0002): nothing is lost either way.
+APPEND_ONLY = r"""
+CREATE FUNCTION cases_activation_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'activation log rows are append-only: % refused on row %', TG_OP, OLD.id
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+
+CREATE TRIGGER cases_activation_event_append_only
+    BEFORE UPDATE OR DELETE ON cases_activationevent
+    FOR EACH ROW EXECUTE FUNCTION cases_activation_event_append_only();
+"""
+DROP_APPEND_ONLY = r"""
+DROP TRIGGER IF EXISTS cases_activation_event_append_only ON cases_activationevent;
+DROP FUNCTION IF EXISTS cases_activation_event_append_only();
+"""
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -139,4 +157,5 @@ class Migration(migrations.Migration):
             model_name='activationevent',
             index=models.Index(fields=['activation', 'at'], name='activation_event_at'),
         ),
+        migrations.RunSQL(APPEND_ONLY, DROP_APPEND_ONLY),
     ]

@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.db import DatabaseError, transaction
 
 from cases import actions, announcements, replan
 from cases.actions import emergency
 from cases.choices import ActivationChange, DispatchRole, Light, Stage, Status
-from cases.emergency import Activation, mode_for
+from cases.emergency import Activation, ActivationEvent, mode_for
 from cases.jobs import sweep_deadlines
 from cases.models import Case, CaseEvent, Notification
 from govgrid import clock
@@ -81,6 +82,8 @@ def test_overlapping_activations_the_strictest_level_applies(tiny_city):
         assert town in Activation.objects.covering(city.g1.path).active(at(9, 30))
     assert [e.change for e in district.events.all()] == [ActivationChange.ON, ActivationChange.LEVEL]
     assert (district.events.last().old_level, district.events.last().new_level) == (3, 1)
+    with pytest.raises(DatabaseError), transaction.atomic():  # the log is append-only
+        ActivationEvent.objects.filter(activation=district).update(note="改写")
 
 
 def test_a_planned_end_switches_the_activation_off(tiny_city, announced):
