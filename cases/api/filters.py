@@ -33,6 +33,7 @@ class CaseFilterSet(django_filters.FilterSet):
     reporter = django_filters.NumberFilter(field_name="reporter_id")
     mine = StrictBooleanFilter(method="filter_mine", label=_("reported by me"))
     suspended = StrictBooleanFilter(field_name="suspended_at", lookup_expr="isnull", exclude=True)
+    emergency = StrictBooleanFilter(field_name="is_emergency", label=_("reported under emergency mode"))
     q = django_filters.CharFilter(method="filter_text", label=_("text in description or address"))
 
     class Meta:

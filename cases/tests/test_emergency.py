@@ -160,8 +160,9 @@ def test_deadlines_before_during_and_after_keep_the_time_already_spent(tiny_city
     assert fresh(paused).suspended_at is None and fresh(paused).due_at > at(14)
 
 
-def test_urgent_reports_under_emergency_go_to_the_command_centre(tiny_city, categories, announced):
+def test_urgent_reports_under_emergency_go_to_the_command_centre(tiny_city, categories, announced, api, client):
     city = tiny_city
+    before = report(city, categories.garbage, at(8, 50))
     with clock.at(at(9)):
         emergency.switch_on(actor=city.city_official, area=city.district.code, level=1, reason="台风")
     urgent = report(city, categories.hazard, at(9, 10))
@@ -170,6 +171,11 @@ def test_urgent_reports_under_emergency_go_to_the_command_centre(tiny_city, cate
     assert urgent.centre == district_centre and urgent.status == Status.REPORTED
     assert urgent.events.filter(action="escalate").count() == 1
     assert normal.centre == city.centres[city.town1.code] and normal.is_emergency
+    flagged = api.as_(city.district_lead).get("/api/v1/cases/", {"emergency": "true"}).json()["results"]
+    assert {row["id"] for row in flagged} == {urgent.pk, normal.pk} and before.pk not in {r["id"] for r in flagged}
+    client.force_login(city.t1_operator)
+    page = client.get(f"/cases/{normal.pk}/").content.decode()
+    assert "战时时限" in page and "×0.25" in page and f"/emergency/{normal.activation_id}/" in page
     # Without emergency mode the urgent category stays with its town centre.
     with clock.at(at(9, 20)):
         emergency.switch_off(urgent.activation, actor=city.city_official)
@@ -307,3 +313,15 @@ def test_banner_notification_and_pages_in_both_languages(tiny_city, categories, 
     assert bad.status_code == 400
     assert client.post(f"/emergency/{activation.pk}/do/off/", {"note": "解除"}).status_code == 302
     assert not Activation.objects.get().is_active
+
+
+def test_an_announcement_can_be_for_some_roles_only(tiny_city, announced):
+    from django.utils.translation import gettext_lazy
+
+    announcements.announce(tiny_city.town1, key="sweep:1", message=gettext_lazy("Emergency mode: %(area)s"),
+                           params={"area": "Town One"}, url="/somewhere/", roles=[Role.GRID_WORKER, Role.GRID_LEADER])
+    [spec] = announced
+    assert announcements.deliver(spec) == 2
+    rows = Notification.objects.filter(key="sweep:1")
+    assert {n.recipient.username for n in rows} == {"g1_worker", "g1_leader"}
+    assert {(n.url, n.message, n.case_id) for n in rows} == {("/somewhere/", "战时状态：Town One", None)}
