@@ -33,7 +33,8 @@ def level_factor(level: int | None) -> Decimal | None:
     configured = getattr(settings, "EMERGENCY_LEVEL_FACTORS", None) or {}
     numeral = EmergencyLevel(level).name
     value = configured.get(level, configured.get(str(level), configured.get(numeral, DEFAULT_LEVEL_FACTORS[level])))
-    return Decimal(str(value))
+    # To the precision Case.clock_factor stores, so that "already in step" compares equal (cases.replan).
+    return Decimal(str(value)).quantize(Decimal("0.001"))
 
 
 def ancestor_paths(path: str) -> list[str]:

@@ -48,34 +48,39 @@ def replan_batch(path: str, *, after: int = 0, batch: int = BATCH,
         )
         if not rows:
             return 0, None
+        # The live dispatches of the batch in one query (their deadlines are re-planned with the case's).
+        live: dict[int, list[Dispatch]] = {}
+        for dispatch in Dispatch.objects.filter(case_id__in=[c.pk for c in rows], status__in=ACTIVE_DISPATCH_STATUSES):
+            live.setdefault(dispatch.case_id, []).append(dispatch)
         events = []
         for case in rows:
             mode = strictest(activations, case.area_path)
             factor = mode.factor if mode else None
             if case.clock_factor == factor:
                 continue
-            events.append(replan_case(case, factor, at, activation=mode))
+            events.append(replan_case(case, factor, at, activation=mode, dispatches=live.get(case.pk, [])))
         CaseEvent.objects.bulk_create(events)
         for event in events:
             notify_listeners(event, event.case)
     return len(events), rows[-1].pk if len(rows) == batch else None
 
 
-def replan_case(case: Case, factor: Decimal | None, at: datetime, *, activation: Activation | None) -> CaseEvent:
-    """Move one locked case's clocks to ``factor`` (in place, saved), and return its unsaved event."""
+def replan_case(case: Case, factor: Decimal | None, at: datetime, *, activation: Activation | None,
+                dispatches: list[Dispatch]) -> CaseEvent:
+    """Move one locked case's clocks to ``factor`` (in place, saved), and return its unsaved event.
+    ``dispatches``: the case's live dispatches."""
     old_factor = case.clock_factor
     moment = case.suspended_at or at
     before = case.due_at
     fields = ["clock_factor"]
-    dispatches = list(Dispatch.objects.filter(case=case, status__in=ACTIVE_DISPATCH_STATUSES))
     for dispatch in dispatches:
         if dispatch.status == DispatchStatus.DISPATCHED:
             dispatch.sign_due_at = _replan(dispatch.sign_due_at, moment, deadlines.stage_limit(Stage.SIGN, old_factor),
                                            deadlines.stage_limit(Stage.SIGN, factor))
-        if dispatch.status in (DispatchStatus.DISPATCHED, DispatchStatus.SIGNED):
+        if dispatch.status in (DispatchStatus.DISPATCHED, DispatchStatus.SIGNED):  # a fed-back one is done
             dispatch.due_at = _replan(dispatch.due_at, moment, deadlines.dispatch_limit(dispatch, old_factor),
                                       deadlines.dispatch_limit(dispatch, factor))
-        dispatch.save(update_fields=["sign_due_at", "due_at"])
+            dispatch.save(update_fields=["sign_due_at", "due_at"])
     case._prefetched_objects_cache = {"dispatches": dispatches}
     case.clock_factor = factor
     lead = live_lead(case)

@@ -142,6 +142,28 @@ def enqueue_announcement(spec: dict) -> None:
 
 
 @shared_task(**RETRY)
+def reconcile_emergency(window_minutes: int = 10, grace_seconds: int = TRIAGE_GRACE_SECONDS) -> int:
+    """Every minute (beat): for activation changes of the last minutes, re-plan the subtree and tell the
+    people whose notice is missing — both idempotent — in case their tasks were lost (Redis down)."""
+    from cases import replan
+    from cases.actions import emergency
+    from cases.models import Notification
+    from govgrid import clock
+
+    now = clock.now()
+    done = 0
+    for event in emergency.changes_to_catch_up(since=now - timedelta(minutes=window_minutes),
+                                               until=now - timedelta(seconds=grace_seconds)):
+        after: int | None = 0
+        while after is not None:
+            _count, after = replan.replan_batch(event.activation.area_path, after=after)
+        if not Notification.objects.filter(key=emergency.announcement_key(event)).exists():
+            emergency.announce_change(event)
+        done += 1
+    return done
+
+
+@shared_task(**RETRY)
 def expire_activations() -> int:
     """Every minute (beat): activations whose planned end has come are switched off by the system."""
     from cases.actions import emergency

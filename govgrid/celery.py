@@ -75,6 +75,9 @@ app.conf.beat_schedule = {
                                 "options": {"expires": 55}},
     # Emergency activations past their planned end are switched off (and their subtree re-planned).
     "expire-activations": {"task": "cases.tasks.expire_activations", "schedule": 60.0, "options": {"expires": 55}},
+    # Activation changes of the last minutes: re-plan and announce again in case their tasks were lost.
+    "reconcile-emergency": {"task": "cases.tasks.reconcile_emergency", "schedule": 60.0,
+                            "options": {"expires": 55}},
     # Counters against the timeline, at night (CELERY_TIMEZONE is the project's, Asia/Shanghai).
     "rebuild-counters": {"task": "reports.tasks.rebuild_counters", "schedule": crontab(hour=2, minute=30)},
     # The previous month's safety report 平安报表 of every town, on the 1st after the night's rebuild.

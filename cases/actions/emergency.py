@@ -73,17 +73,23 @@ def _log(activation: Activation, change: str, actor, *, old_level=None, new_leve
     if change != ActivationChange.TASK_FORCE:
         # The clocks of the subtree follow the strictest level now in force; the people in it are told.
         enqueue(_replan_task(), activation.area_path, 0)
-        # Numerals and names only: the text itself is translated for each reader, the parameters are not.
-        params = {"level": activation.numeral, "area": activation.area.name, "reason": activation.reason[:120],
-                  "old": EmergencyLevel(old_level).name if old_level else ""}
-        announce(activation.area, key=f"activation:{activation.pk}:{event.pk}", message=MESSAGES[change],
-                 params={k: str(v) for k, v in params.items()},
-                 url=reverse("emergency:detail", args=[activation.pk]),
-                 user_ids=[pk for pk in [activation.lead_id, *activation.members.values_list("pk", flat=True)] if pk])
+        announce_change(event)
     from cases.context import forget_banners
 
     transaction.on_commit(forget_banners)
     return event
+
+
+def announce_change(event: ActivationEvent) -> None:
+    """Tell the subtree (and the task force) of one change, once per person (cases.announcements)."""
+    activation = event.activation
+    level = event.new_level or event.old_level or activation.level
+    # Numerals and names only: the text itself is translated for each reader, the parameters are not.
+    params = {"level": EmergencyLevel(level).name, "area": activation.area.name, "reason": activation.reason[:120],
+              "old": EmergencyLevel(event.old_level).name if event.old_level else ""}
+    announce(activation.area, key=announcement_key(event), message=MESSAGES[event.change], params=params,
+             url=reverse("emergency:detail", args=[activation.pk]),
+             user_ids=[pk for pk in [activation.lead_id, *activation.members.values_list("pk", flat=True)] if pk])
 
 
 def _replan_task():
@@ -198,3 +204,15 @@ def after_report(case: Case) -> None:
     for name in pipeline.ON_REPORT:
         if pipeline.permits(name, None, case):
             SYSTEM_ACTIONS[name](case)
+
+
+def changes_to_catch_up(*, since: datetime, until: datetime) -> list[ActivationEvent]:
+    """Recent activation changes whose after-commit work may have been lost (Redis down when they
+    committed): their re-plan and announcement are idempotent, so the reconcile job simply runs them
+    again while the change is recent."""
+    return list(ActivationEvent.objects.filter(at__gte=since, at__lt=until)
+                .exclude(change=ActivationChange.TASK_FORCE).select_related("activation__area").order_by("id"))
+
+
+def announcement_key(event: ActivationEvent) -> str:
+    return f"activation:{event.activation_id}:{event.pk}"

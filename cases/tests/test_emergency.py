@@ -325,3 +325,25 @@ def test_an_announcement_can_be_for_some_roles_only(tiny_city, announced):
     rows = Notification.objects.filter(key="sweep:1")
     assert {n.recipient.username for n in rows} == {"g1_worker", "g1_leader"}
     assert {(n.url, n.message, n.case_id) for n in rows} == {("/somewhere/", "战时状态：Town One", None)}
+
+
+def test_lost_tasks_of_a_change_are_caught_up(tiny_city, categories, announced):
+    """Redis was down when the activation committed: neither the re-plan nor the notice went out."""
+    from cases import tasks
+
+    city = tiny_city
+    waiting = report(city, categories.garbage, at(9))
+    with clock.at(at(10)):
+        emergency.switch_on(actor=city.city_official, area=city.town1.code, level=2, reason="内涝")
+    assert fresh(waiting).clock_factor is None and len(announced) == 1
+    with clock.at(at(10, 1)):
+        assert tasks.reconcile_emergency() == 1
+    assert fresh(waiting).clock_factor == Decimal("0.5")
+    # 61 of its 120 working minutes used at 10:01: 59/120 of the shortened hour is left.
+    assert abs(fresh(waiting).due_at - (at(10, 30) + timedelta(seconds=30))) < timedelta(seconds=1)
+    assert len(announced) == 2 and announced[1]["key"] == announced[0]["key"]
+    announcements.deliver(announced[1])
+    with clock.at(at(10, 2)):
+        tasks.reconcile_emergency()
+    assert len(announced) == 2  # told already: nothing sent again
+    assert CaseEvent.objects.filter(case=waiting, action="replan").count() == 1
