@@ -62,6 +62,10 @@ app.conf.task_routes = {
     "cases.tasks.notify_*": {"queue": "notifications"},
     "cases.tasks.sweep_*": {"queue": "sweeps"},
     "cases.tasks.reconcile_*": {"queue": "sweeps"},
+    # Emergency mode: a subtree's re-plan runs with the sweeps, its announcements with the notifications.
+    "cases.tasks.replan_*": {"queue": "sweeps"},
+    "cases.tasks.expire_*": {"queue": "sweeps"},
+    "cases.tasks.announce_*": {"queue": "notifications"},
     "reports.tasks.*": {"queue": "reports"},
     "reports.exports.*": {"queue": "reports"},
     "govgrid.tasks.*": {"queue": "default"},
