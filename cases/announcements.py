@@ -49,8 +49,10 @@ def announce(area, *, key: str, message, params: dict | None = None, url: str = 
     is stored as its English msgid and shown in each reader's language."""
     from cases import tasks
 
+    if not key or len(key) > 120:
+        raise ValueError("an announcement needs a key of 1 to 120 characters (its idempotency key)")
     spec = {
-        "path": area.path, "key": key[:120], "template": msgid(message),
+        "path": area.path, "key": key, "template": msgid(message),
         "params": params or {}, "url": url, "roles": sorted(roles) if roles else None,
         "user_ids": sorted(set(user_ids)),
     }

@@ -174,7 +174,7 @@ def expire_activations() -> list[int]:
     done = []
     for pk in Activation.objects.filter(switched_off_at__isnull=True, ends_at__lte=at).values_list("pk", flat=True):
         with transaction.atomic():
-            activation = (Activation.objects.select_for_update().select_related("area")
+            activation = (Activation.objects.select_for_update(of=("self",)).select_related("area")
                           .filter(pk=pk, switched_off_at__isnull=True).first())
             if activation is None:
                 continue
