@@ -87,7 +87,8 @@ def replan_case(case: Case, factor: Decimal | None, at: datetime, *, activation:
     if lead is not None:
         case.sign_due_at, case.handle_due_at = lead.sign_due_at, lead.due_at
         fields += ["sign_due_at", "handle_due_at"]
-    if case.stage in STAGE_DUE_FIELDS and case.due_at is not None:
+    # (A handling clock always has its live lead; without one there is nothing to re-plan it on.)
+    if case.stage in STAGE_DUE_FIELDS and case.due_at is not None and (case.stage != Stage.HANDLE or lead):
         if case.stage == Stage.HANDLE and lead is not None:
             old_limit, new_limit = deadlines.dispatch_limit(lead, old_factor), deadlines.dispatch_limit(lead, factor)
         else:
