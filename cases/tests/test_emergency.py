@@ -176,6 +176,8 @@ def test_urgent_reports_under_emergency_go_to_the_command_centre(tiny_city, cate
     client.force_login(city.t1_operator)
     page = client.get(f"/cases/{normal.pk}/").content.decode()
     assert "战时时限" in page and "×0.25" in page and f"/emergency/{normal.activation_id}/" in page
+    listing = client.get("/cases/").content.decode()
+    assert listing.count('<span class="chip chip-red">战时</span>') == 2  # both under emergency, not the first
     # Without emergency mode the urgent category stays with its town centre.
     with clock.at(at(9, 20)):
         emergency.switch_off(urgent.activation, actor=city.city_official)
