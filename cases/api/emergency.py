@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from cases import access, pipeline
 from cases.actions import emergency as actions
+from cases.api.filters import ActivationFilterSet
 from cases.api.serializers import ErrorSerializer
 from cases.choices import EmergencyLevel
 from cases.emergency import Activation, ActivationEvent
@@ -107,6 +108,7 @@ class ActivationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
 
     ordering = "-id"
     parser_classes = API_PARSERS
+    filterset_class = ActivationFilterSet
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import OPEN_STATUSES, Channel, Light, Stage, Status, Supervision, Urgency
-from cases.models import Case, Category, Notification
+from cases.choices import OPEN_STATUSES, Channel, EmergencyLevel, Light, Stage, Status, Supervision, Urgency
+from cases.models import Activation, Case, Category, Notification
 from grids.api.filters import BoundedIsoDateTimeFilter, StrictBooleanFilter, SubtreeFilter
 
 
@@ -75,3 +75,18 @@ class NotificationFilterSet(django_filters.FilterSet):
     class Meta:
         model = Notification
         fields = ["case"]
+
+
+class ActivationFilterSet(django_filters.FilterSet):
+    active = StrictBooleanFilter(method="filter_active", label=_("in force now"))
+    level = django_filters.MultipleChoiceFilter(choices=EmergencyLevel.choices)
+
+    class Meta:
+        model = Activation
+        fields = []
+
+    def filter_active(self, queryset, name, value):
+        from govgrid import clock
+
+        active = queryset.active(clock.now()).values("pk")
+        return queryset.filter(pk__in=active) if value else queryset.exclude(pk__in=active)

@@ -235,6 +235,10 @@ def test_api_bad_input_is_a_clear_4xx(tiny_city, api, announced, english):
     assert client.post(f"/api/v1/activations/{pk}/off/", {}, format="json").status_code == 200
     assert client.post(f"/api/v1/activations/{pk}/off/", {}, format="json").status_code == 409
     assert [e["change"] for e in client.get(f"/api/v1/activations/{pk}/").json()["events"]] == ["on", "level", "off"]
+    assert client.get("/api/v1/activations/", {"active": "true"}).json()["results"] == []
+    ended = client.get("/api/v1/activations/", {"active": "false", "level": 1}).json()["results"]
+    assert [a["id"] for a in ended] == [pk]
+    assert client.get("/api/v1/activations/", {"active": "maybe"}).status_code == 400
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/v1/activations/{id}/task-force/" in schema.content
 
