@@ -267,3 +267,74 @@ def access_sweep_report(user, task, report_id, *, act: bool = False, field: str 
     if report is None:
         raise _missing(_("No such report of this sweep task."), field)
     return report
+
+
+# --- emergency mode --------------------------------------------------------------------------------
+
+
+def activations_for(user) -> QuerySet:
+    """Emergency activations the user may see: those whose subtree meets the user's scope (above it or
+    inside it); a department's handlers see those over their department's area."""
+    from cases.emergency import Activation
+    from grids.scope import scope_for
+
+    scope = scope_for(user)
+    if scope.is_admin:
+        return Activation.objects.all()
+    paths = list(scope.see_paths)
+    if scope.department_ids:
+        paths += list(Department.objects.filter(pk__in=scope.department_ids).values_list("area__path", flat=True))
+    return Activation.objects.intersecting(paths) if paths else Activation.objects.none()
+
+
+def access_activation(user, activation_id, *, field: str | None = None):
+    pk = _pk(activation_id)
+    activation = None
+    if pk is not None:
+        activation = activations_for(user).select_related("area", "lead", "created_by").filter(pk=pk).first()
+    if activation is None:
+        raise _missing(_("No such emergency activation."), field)
+    return activation
+
+
+def access_area(user, area, *, field: str = "area"):
+    """An area the user may see, named by code or id (an Area passes through the same check)."""
+    from grids.scope import visible_areas
+
+    areas = visible_areas(user)
+    found = None
+    if hasattr(area, "pk"):
+        found = areas.filter(pk=area.pk).first()
+    elif isinstance(area, str) and area and area.isascii() and len(area) <= 32 and "\x00" not in area:
+        found = areas.filter(code=area).first()
+    elif _pk(area) is not None:
+        found = areas.filter(pk=_pk(area)).first()
+    if found is None:
+        raise _missing(_("No such area."), field)
+    return found
+
+
+def task_force_candidates_for(area) -> QuerySet:
+    """Who may serve on an activation's task force (专班): active people holding a place in the area's
+    subtree or above it — officials, centre staff, grid workers, handlers of departments serving it."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from cases.emergency import ancestor_paths
+    from grids.models import Membership
+
+    places = Q(area__path__startswith=area.path) | Q(area__path__in=ancestor_paths(area.path)) | Q(
+        department__area__path__startswith=area.path) | Q(department__area__path__in=ancestor_paths(area.path))
+    return get_user_model().objects.filter(is_active=True).filter(
+        Exists(Membership.objects.filter(places, user=OuterRef("pk"))))
+
+
+def access_task_force(area, usernames, *, field: str = "members") -> list:
+    """The named people, each of whom must be a candidate (one NotFound naming the first who is not)."""
+    names = [name for name in (usernames or []) if name]
+    if not all(isinstance(name, str) and "\x00" not in name and len(name) <= 150 for name in names):
+        raise _missing(_("No such person for the task force."), field)
+    found = {user.username: user for user in task_force_candidates_for(area).filter(username__in=names)}
+    for name in names:
+        if name not in found:
+            raise NotFound(_("No such person for the task force: %(name)s.") % {"name": name}, field=field)
+    return [found[name] for name in dict.fromkeys(names)]

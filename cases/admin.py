@@ -3,7 +3,17 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, CaseEvent, Category, CategoryLead, Dispatch, ExtensionRequest, Notification
+from cases.models import (
+    Activation,
+    ActivationEvent,
+    Case,
+    CaseEvent,
+    Category,
+    CategoryLead,
+    Dispatch,
+    ExtensionRequest,
+    Notification,
+)
 from govgrid.admin import ConfigHistoryMixin, ReadOnlyAdmin
 
 
@@ -80,3 +90,26 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "recipient", "message", "read_at"]
     list_select_related = ["recipient"]
     show_full_result_count = False
+
+
+class ActivationEventInline(admin.TabularInline):
+    model = ActivationEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "change", "actor", "old_level", "new_level", "note"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Activation)
+class ActivationAdmin(ReadOnlyAdmin):
+    """Emergency activations for audit; officials switch them on the emergency pages (cases.actions.emergency)."""
+
+    list_display = ["id", "area", "level", "starts_at", "ends_at", "switched_off_at", "created_by"]
+    list_filter = ["level"]
+    list_select_related = ["area", "created_by"]
+    search_fields = ["area__name", "area__code", "reason"]
+    inlines = [ActivationEventInline]

@@ -22,3 +22,4 @@ class CasesConfig(AppConfig):
         # At the end of each action's transaction: the live screens get the new case, status or light
         # once it commits (govgrid.live; never inside the transaction, never failing the action).
         event_recorded.connect(live.publish_case_event, sender=CaseEvent, dispatch_uid="cases_live")
+        area_moved.connect(receivers.carry_activations, dispatch_uid="cases_carry_activations")

@@ -130,3 +130,23 @@ class Action(models.TextChoices):
     SUPERVISE = "supervise", _("supervised")
     LIGHT = "light", _("deadline light changed")
     ATTACH = "attach", _("photo added")
+    REPLAN = "replan", _("deadlines re-planned (emergency mode)")
+
+
+class EmergencyLevel(models.IntegerChoices):
+    """Graded response (分级响应) of emergency mode: I is the most severe, IV the least."""
+
+    I = 1, _("Level I (most severe)")  # noqa: E741
+    II = 2, _("Level II")
+    III = 3, _("Level III")
+    IV = 4, _("Level IV")
+
+
+class ActivationChange(models.TextChoices):
+    """What one row of an activation's log records."""
+
+    ON = "on", _("switched on")
+    LEVEL = "level", _("level changed")
+    TASK_FORCE = "task_force", _("task force changed")
+    OFF = "off", _("switched off")
+    EXPIRED = "expired", _("planned end reached")

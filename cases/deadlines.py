@@ -1,5 +1,10 @@
 """Stage clocks and lights (DESIGN.md §5 "Deadlines").
 
+Emergency mode is an input here, not a second engine: every limit is read through :func:`under_mode`
+with the case's ``clock_factor`` (cases.emergency). Under a factor a limit runs on natural time — a
+working hour counts as an hour, a working day as a day — shortened by the factor (1.0: natural time
+at full length); without one it is the limit as configured.
+
 A case has one running clock at a time — its stage — with a start, a deadline and the moment the
 light turns yellow (a share of the time used, per category). The next moment the light can change is
 stored on the row (`next_check_at`) so that the sweep only reads cases whose light is about to move.
@@ -33,25 +38,39 @@ class Limit:
         return workcalendar.add_time(start, self.amount, self.unit)
 
 
-def stage_limit(stage: str) -> Limit:
-    """The default limits of the centre and on-site stages (settings `CASE_STAGE_LIMITS` overrides)."""
+NATURAL_EQUIVALENT = {
+    TimeUnit.WORKING_HOURS: TimeUnit.NATURAL_HOURS, TimeUnit.WORKING_DAYS: TimeUnit.NATURAL_DAYS,
+}
+
+
+def under_mode(limit: Limit, factor: Decimal | None) -> Limit:
+    """The limit a clock runs on under emergency ``factor`` (None: the limit itself)."""
+    if factor is None:
+        return limit
+    unit = NATURAL_EQUIVALENT.get(limit.unit, limit.unit)
+    return Limit(Decimal(limit.amount) * Decimal(factor), unit)
+
+
+def stage_limit(stage: str, factor: Decimal | None = None) -> Limit:
+    """The default limits of the centre and on-site stages (settings `CASE_STAGE_LIMITS` overrides),
+    under emergency ``factor`` when one is given."""
     defaults = {
         Stage.ACCEPT: ("2", TimeUnit.WORKING_HOURS),
         Stage.SIGN: ("2", TimeUnit.WORKING_HOURS),
         Stage.VERIFY: ("1", TimeUnit.WORKING_DAYS),
     }
     amount, unit = getattr(settings, "CASE_STAGE_LIMITS", {}).get(stage, defaults[stage])
-    return Limit(Decimal(amount), unit)
+    return under_mode(Limit(Decimal(amount), unit), factor)
 
 
-def category_limit(category) -> Limit:
-    return Limit(Decimal(category.time_limit), category.time_unit)
+def category_limit(category, factor: Decimal | None = None) -> Limit:
+    return under_mode(Limit(Decimal(category.time_limit), category.time_unit), factor)
 
 
-def dispatch_limit(dispatch) -> Limit:
+def dispatch_limit(dispatch, factor: Decimal | None = None) -> Limit:
     """The handling limit a dispatch runs on, as stored when it was made (the centre may override the
-    category's)."""
-    return Limit(Decimal(dispatch.time_limit), dispatch.time_unit)
+    category's), under emergency ``factor`` when one is given."""
+    return under_mode(Limit(Decimal(dispatch.time_limit), dispatch.time_unit), factor)
 
 
 def default_yellow_share() -> Decimal:
@@ -139,3 +158,33 @@ def shift_start_after_pause(start: datetime | None, paused_from: datetime, pause
         return start + (paused_to - paused_from)
     paused = workcalendar.working_time_between(paused_from, paused_to)
     return workcalendar.add_working_time(start, paused) if paused > timedelta(0) else start
+
+
+def remaining_share(due: datetime | None, moment: datetime, limit: Limit) -> Decimal:
+    """What is left of a running clock at ``moment``, as a share of the ``limit`` it runs on (measured on
+    the limit's own kind of time; above 1 after an approved extension, 0 once overdue)."""
+    if due is None:
+        return Decimal(0)
+    length = workcalendar.duration(limit.amount, limit.unit)
+    left = workcalendar.time_between(moment, due, limit.unit)
+    if length <= timedelta(0) or left <= timedelta(0):
+        return Decimal(0)
+    return Decimal(str(round(left / length, 6)))
+
+
+def replanned_due(due: datetime | None, remaining: Decimal, moment: datetime, limit: Limit) -> datetime | None:
+    """A running deadline re-planned at ``moment`` under new rules without losing the time already spent:
+    the ``remaining`` share of the new ``limit``. An overdue clock stays as it was."""
+    if due is None or remaining <= 0:
+        return due
+    return workcalendar.add_time(moment, limit.amount * remaining, limit.unit)
+
+
+def replanned_warn(moment: datetime, due: datetime, remaining: Decimal, share: Decimal, *,
+                   natural: bool) -> datetime:
+    """When the re-planned clock turns yellow: once ``share`` of the whole stage is used, counting what
+    was used before the re-plan (1 − ``remaining``)."""
+    used = 1 - remaining
+    if used >= share or remaining <= 0:
+        return moment
+    return warn_moment(moment, due, (share - used) / remaining, natural=natural)

@@ -143,6 +143,16 @@ class Case(models.Model):
     closure_kind = models.CharField(_("closure kind"), max_length=16, choices=ClosureKind.choices, blank=True)
     satisfaction = models.CharField(_("satisfaction"), max_length=16, choices=Satisfaction.choices, blank=True)
     is_emergency = models.BooleanField(_("emergency"), default=False)
+    # Emergency mode (cases.emergency): the activation the case was reported under (its 战时 badge), and
+    # the factor its clocks run on now, on natural time (empty: the normal rules). The re-plan task
+    # keeps the factor in step with the activations over the case's area.
+    activation = models.ForeignKey(
+        "cases.Activation", verbose_name=_("reported under emergency activation"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    clock_factor = models.DecimalField(
+        _("emergency clock factor"), max_digits=4, decimal_places=3, null=True, blank=True, editable=False,
+    )
     is_legacy = models.BooleanField(_("legacy issue"), default=False)
     master = models.ForeignKey(
         "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT,
@@ -388,12 +398,20 @@ class Attachment(models.Model):
 
 
 class Notification(models.Model):
-    """One notice per recipient and event; the unique pair makes a retried task harmless."""
+    """One notice per recipient and event (or per recipient and ``key`` for a notice that is not about a
+    case, e.g. an emergency activation); the unique pairs make a retried task harmless."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    event = models.ForeignKey(CaseEvent, on_delete=models.CASCADE, related_name="notifications")
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(CaseEvent, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="notifications")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     message = models.CharField(_("message"), max_length=300)
+    # A notice without an event: its text as an English msgid with its parameters (shown in the reader's
+    # language; ``message`` holds it in Chinese), the page it links to and its idempotency key.
+    template = models.CharField(_("message template"), max_length=300, blank=True, editable=False)
+    params = models.JSONField(_("message parameters"), default=dict, blank=True, editable=False)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    key = models.CharField(_("key"), max_length=120, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
@@ -407,13 +425,19 @@ class Notification(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["recipient", "event"], name="notification_once_per_event"),
+            models.UniqueConstraint(fields=["recipient", "key"], condition=~Q(key=""),
+                                    name="notification_once_per_key"),
+            models.CheckConstraint(condition=Q(event__isnull=False) | ~Q(key=""),
+                                   name="notification_event_or_key"),
         ]
 
     def __str__(self) -> str:
         return f"{self.recipient} · {self.message}"
 
 
-# Sweep tasks (排查任务) live in their own module; imported here so Django finds their models.
+# Emergency mode and sweep tasks (排查任务) live in their own modules; imported here so Django finds
+# their models.
+from cases.emergency import Activation, ActivationEvent  # noqa: E402, F401
 from cases.sweeps import (  # noqa: E402,F401
     SweepGrid,
     SweepGridRound,

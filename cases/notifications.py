@@ -131,8 +131,19 @@ def stored_message(event: CaseEvent) -> str:
 def texts(notifications) -> list:
     """Notifications with ``text`` in the reader's language, from their events (read with
     ``select_related("event__case__category")``); the stored message when the event says nothing."""
+    from django.urls import reverse
+
     for notification in notifications:
-        notification.text = message(notification.event) if notification.event_id else notification.message
+        if notification.event_id:
+            notification.text = message(notification.event)
+        elif notification.template:  # an announcement (cases.announcements): its msgid and parameters
+            from cases.announcements import render
+
+            notification.text = render({"template": notification.template, "params": notification.params})[:300]
+        else:
+            notification.text = notification.message
+        notification.link = notification.url or (
+            reverse("cases:detail", args=[notification.case_id]) if notification.case_id else "")
     return notifications
 
 

@@ -75,6 +75,7 @@ class Clock(StrEnum):
     RESUME = "resume"  # all clocks, each in its own unit
     RESTART = "restart"  # a fresh limit from now (rework) or from the old deadline (extension)
     MOVE = "move"  # the deadline moves (extension approved), the clock keeps running
+    REPLAN = "replan"  # emergency mode changed: what is left of the stage, under the new rules
 
 
 # The unit each stage's clock runs in: the stage's configured limit (settings CASE_STAGE_LIMITS), or
@@ -218,7 +219,20 @@ RULES: tuple[Rule, ...] = (
     # --- the system ------------------------------------------------------------------------------
     Rule("light", gettext_lazy("Deadline light"), Action.LIGHT, OPEN, (Actor.SYSTEM,), notify=("stage_owner",),
          system=True),
+    # --- emergency mode (cases.emergency) -------------------------------------------------------
+    # Switching emergency mode on or off, or changing its level, re-plans the running clocks of the
+    # subtree's open cases: the share of the stage used is kept, the rest runs under the new rules
+    # (natural time × the level's factor, or the normal limits again). Suspended cases stay paused.
+    Rule("replan", gettext_lazy("Re-plan deadlines (emergency mode)"), Action.REPLAN, OPEN, (Actor.SYSTEM,),
+         clocks={ALL: Clock.REPLAN}, system=True),
+    # An urgent category reported under emergency mode goes straight to the activation's command centre
+    # (the centre of the activation's area, or the nearest above it), right after the report.
+    Rule("emergency_escalate", gettext_lazy("Escalate to the emergency command centre"), Action.ESCALATE,
+         (Status.REPORTED,), (Actor.SYSTEM,), clocks={Stage.ACCEPT: Clock.RESTART},
+         guards=("urgent_under_emergency",), counts=("escalated",), notify=("centre",), system=True),
 )
+# System rows that follow a report at once, in the report's transaction (cases.actions.emergency).
+ON_REPORT = ("emergency_escalate",)
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
 # The rule of each timeline action (attachments share one event action; the first row stands for it).
 RULES_BY_EVENT: dict[str, Rule] = {}
@@ -323,11 +337,27 @@ GUARDS: dict[str, tuple[Callable[[Any, Any], bool], Promise]] = {
         lambda case, d: case.centre.level > 1 and case.centre.area.parent_id is not None,
         gettext_lazy("The case is already at the top centre."),
     ),
+    "urgent_under_emergency": (
+        lambda case, d: _emergency_command_centre(case) is not None,
+        gettext_lazy("Only an urgent case reported under emergency mode goes to the command centre."),
+    ),
     "has_centre_below": (
         lambda case, d: case.centre.level < 3,
         gettext_lazy("There is no centre below this one to hand the case to."),
     ),
 }
+
+
+def _emergency_command_centre(case):
+    """The activation's command centre, when the case is urgent, was reported under emergency mode and
+    is not there yet; else None."""
+    from cases.choices import Urgency
+    from cases.emergency import command_centre
+
+    if case.activation_id is None or case.category.urgency == Urgency.NORMAL:
+        return None
+    centre = command_centre(case.activation)
+    return centre if centre is not None and centre.pk != case.centre_id else None
 
 
 # The error codes clients already know for two of the guards.
@@ -489,3 +519,37 @@ def check_sweep(name: str, user, *, area=None, grid_id: int | None = None, task=
         raise Forbidden(_("Your role may not do this on this sweep task."), code="not_allowed")
     if task is not None and task.status != "open":
         raise Conflict(_("The sweep task is closed."), code="closed")
+
+
+# --- emergency mode: who may switch it on, change it, switch it off ------------------------------
+
+EMERGENCY_RULES: dict[str, Promise] = {
+    "switch_on": gettext_lazy("Switch emergency mode on"),
+    "change_level": gettext_lazy("Change the response level"),
+    "change_task_force": gettext_lazy("Change the task force"),
+    "switch_off": gettext_lazy("Switch emergency mode off"),
+}
+EMERGENCY_WHO = "an official whose area holds the activation's area, or an administrator"
+
+
+def may_command(user, path: str) -> bool:
+    """Emergency mode is switched, graded and ended by officials over the area (and administrators:
+    the whole city's, or an area administrator's subtree). Centre staff, departments and grid workers
+    see it and work under it."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return True
+    if Role.OFFICIAL in scope.roles and any(path.startswith(prefix) for prefix in scope.official_paths):
+        return True
+    return Role.ADMIN in scope.roles and any(path.startswith(prefix) for prefix in scope.centre_paths)
+
+
+def check_command(name: str, user, path: str, *, active: bool | None = None) -> None:
+    """Forbidden unless the user may take emergency action ``name`` over the area at ``path``; Conflict
+    when the activation is already off (``active`` False) for any change but switching on."""
+    if name not in EMERGENCY_RULES:
+        raise KeyError(name)
+    if not may_command(user, path):
+        raise Forbidden(_("Only an official over this area may switch emergency mode."), code="not_allowed")
+    if name != "switch_on" and active is False:
+        raise Conflict(_("This activation is already switched off."), code="switched_off")

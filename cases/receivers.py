@@ -65,3 +65,15 @@ def carry_cases(sender, *, move: AreaMove, **kwargs) -> dict[str, int]:
             {**params, "old_ids": [old for old, _new in handed], "new_ids": [new for _old, new in handed]},
         )
         return {"cases": cursor.rowcount, "cases_handed_over": sum(owned.values())}
+
+
+def carry_activations(sender, *, move: AreaMove, **kwargs) -> dict[str, int]:
+    """Emergency activations copy their area's path too (cases.emergency): re-path the subtree's."""
+    from cases.emergency import Activation
+
+    moved = 0
+    for activation in Activation.objects.filter(area_path__startswith=move.old_path).only("pk", "area_path"):
+        Activation.objects.filter(pk=activation.pk).update(
+            area_path=move.new_path + activation.area_path[len(move.old_path):])
+        moved += 1
+    return {"activations": moved}

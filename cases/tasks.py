@@ -120,3 +120,63 @@ def remind_sweep_grids() -> int:
     from cases.actions.sweeps import remind_sweep_grids as remind
 
     return remind(before=timedelta(hours=float(getattr(settings, "SWEEP_REMIND_BEFORE_HOURS", 2))))
+
+
+# --- emergency mode (cases.emergency) --------------------------------------------------------------
+
+
+@shared_task(**RETRY)
+def replan_emergency_clocks(path: str, after: int = 0) -> int:
+    """After an activation change: re-plan one batch of the subtree's open cases, then send the next
+    batch as its own task. Idempotent (cases.replan): a repeated batch finds its cases already in step."""
+    from cases import replan
+
+    count, last = replan.replan_batch(path, after=after)
+    if last is not None:
+        enqueue(replan_emergency_clocks, path, last)
+    return count
+
+
+@shared_task(**RETRY)
+def announce_batch(spec: dict, after: int = 0) -> int:
+    """One batch of an announcement (cases.announcements), then the next batch as its own task."""
+    from cases import announcements
+
+    told, last = announcements.deliver_batch(spec, after=after)
+    if last is not None:
+        enqueue(announce_batch, spec, last)
+    return told
+
+
+def enqueue_announcement(spec: dict) -> None:
+    enqueue(announce_batch, spec, 0)
+
+
+@shared_task(**RETRY)
+def reconcile_emergency(window_minutes: int = 10, grace_seconds: int = TRIAGE_GRACE_SECONDS) -> int:
+    """Every minute (beat): for activation changes of the last minutes, re-plan the subtree and tell the
+    people whose notice is missing — both idempotent — in case their tasks were lost (Redis down)."""
+    from cases import replan
+    from cases.actions import emergency
+    from cases.models import Notification
+    from govgrid import clock
+
+    now = clock.now()
+    done = 0
+    for event in emergency.changes_to_catch_up(since=now - timedelta(minutes=window_minutes),
+                                               until=now - timedelta(seconds=grace_seconds)):
+        after: int | None = 0
+        while after is not None:
+            _count, after = replan.replan_batch(event.activation.area_path, after=after)
+        if not Notification.objects.filter(key=emergency.announcement_key(event)).exists():
+            emergency.announce_change(event)
+        done += 1
+    return done
+
+
+@shared_task(**RETRY)
+def expire_activations() -> int:
+    """Every minute (beat): activations whose planned end has come are switched off by the system."""
+    from cases.actions import emergency
+
+    return len(emergency.expire_activations())

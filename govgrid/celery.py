@@ -62,6 +62,10 @@ app.conf.task_routes = {
     "cases.tasks.notify_*": {"queue": "notifications"},
     "cases.tasks.sweep_*": {"queue": "sweeps"},
     "cases.tasks.reconcile_*": {"queue": "sweeps"},
+    # Emergency mode: a subtree's re-plan runs with the sweeps, its announcements with the notifications.
+    "cases.tasks.replan_*": {"queue": "sweeps"},
+    "cases.tasks.expire_*": {"queue": "sweeps"},
+    "cases.tasks.announce_*": {"queue": "notifications"},
     "reports.tasks.*": {"queue": "reports"},
     "reports.exports.*": {"queue": "reports"},
     "govgrid.tasks.*": {"queue": "default"},
@@ -73,6 +77,11 @@ app.conf.beat_schedule = {
     # Both reconcile jobs every minute: after Redis was down, notices are at most a minute or two late.
     "reconcile-notifications": {"task": "cases.tasks.reconcile_notifications", "schedule": 60.0,
                                 "options": {"expires": 55}},
+    # Emergency activations past their planned end are switched off (and their subtree re-planned).
+    "expire-activations": {"task": "cases.tasks.expire_activations", "schedule": 60.0, "options": {"expires": 55}},
+    # Activation changes of the last minutes: re-plan and announce again in case their tasks were lost.
+    "reconcile-emergency": {"task": "cases.tasks.reconcile_emergency", "schedule": 60.0,
+                            "options": {"expires": 55}},
     # Counters against the timeline, at night (CELERY_TIMEZONE is the project's, Asia/Shanghai).
     "rebuild-counters": {"task": "reports.tasks.rebuild_counters", "schedule": crontab(hour=2, minute=30)},
     # The previous month's safety report 平安报表 of every town, on the 1st after the night's rebuild.

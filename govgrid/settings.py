@@ -114,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "govgrid.context.navigation",
+                "cases.context.emergency_banner",
             ],
         },
     },
@@ -385,6 +386,19 @@ PGHISTORY_EXCLUDE_FIELD_KWARGS = {
         "db_comment",
     ],
 }
+
+# Emergency mode (cases.emergency): the share of each normal limit a stage gets at each response level,
+# on natural time (I is the most severe). EMERGENCY_LEVEL_FACTORS="0.25,0.5,0.75,1" sets all four.
+_factors = env_list("EMERGENCY_LEVEL_FACTORS", ["0.25", "0.5", "0.75", "1.0"])
+if len(_factors) != 4 or not all(re.fullmatch(r"(0?\.\d+|1(\.0*)?)", f) and float(f) > 0 for f in _factors):
+    raise ImproperlyConfigured("EMERGENCY_LEVEL_FACTORS: four numbers above 0 and at most 1, for levels I to IV.")
+EMERGENCY_LEVEL_FACTORS = {level: factor for level, factor in zip((1, 2, 3, 4), _factors, strict=True)}
+# Notices besides in-app (govgrid.messaging): "email", "sms" or dotted paths of channel classes; off by
+# default. SMS needs SMS_GATEWAY (a gateway class); NOTIFY_PHONE_LOOKUP finds a user's mobile number.
+NOTIFY_CHANNELS = env_list("NOTIFY_CHANNELS", ["inapp"])
+SMS_GATEWAY = env_str("SMS_GATEWAY", "")
+NOTIFY_PHONE_LOOKUP = env_str("NOTIFY_PHONE_LOOKUP", "")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "govgrid@localhost")
 
 # Debian bookworm ships GDAL 3.6; boundaries come from our own generator or from admins' GeoJSON
 # imports (parsed as GeoJSON, never as arbitrary GDAL datasources), so the 3.9 sandboxing is not needed.

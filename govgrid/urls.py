@@ -37,6 +37,9 @@ urlpatterns = [
     path("command/live/", live.screen, name="live_screen"),
     path("command/live/counters.json", live.screen_counters, name="live_counters"),
     path("live/stream/", live.stream, name="live_stream"),
+
+
+    path("emergency/", include("cases.pages.emergency")),
     path("healthz", healthz, name="healthz"),
     path("csp-report/", views.csp_report, name="csp_report"),
     # MEDIA_URL (settings) + the stored name of a case photo; scoped, in production too.

@@ -83,10 +83,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "trend_periods": board.TREND_PERIODS, "child_level": _child_level(area),
         "monthly_url": reverse("reports:monthly_pdf", args=[f"{month_year:04d}-{month:02d}", area.code]),
         "monthly_label": f"{month_year:04d}-{month:02d}",
+        "activations": active_activations(request.user, area),
         "export_tables": [("kpis", _("Key figures")), ("ranking", _("Ranking")), ("trend", _("Trend")),
                           ("categories", _("Categories")), ("departments", _("Departments")),
                           ("overdue", _("Overdue cases"))],
     })
+
+
+def active_activations(user, area: Area) -> list:
+    """Emergency activations in force over or inside the area shown (cases.emergency), strictest first."""
+    from cases.access import activations_for
+    from govgrid import clock
+
+    return list(activations_for(user).active(clock.now()).intersecting([area.path]).select_related("area")
+                .order_by("level", "-starts_at")[:10])
 
 
 def _crumbs(user, area: Area, period: board.Period) -> list[dict]:

@@ -92,8 +92,9 @@ def dispatch_case(case: Case, *, actor, lead: Department | int, assists: Sequenc
             raise ActionError(_("Give a positive time limit and a valid unit."), field="time_limit")
         limit = deadlines.Limit(amount, time_unit)
     at = now()
-    sign_due = deadlines.stage_limit(Stage.SIGN).due_from(at)
-    handle_due = limit.due_from(at)
+    sign_due = deadlines.stage_limit(Stage.SIGN, case.clock_factor).due_from(at)
+    # Each dispatch keeps the limit as given; in emergency mode its clock runs on it shortened.
+    handle_due = deadlines.under_mode(limit, case.clock_factor).due_from(at)
     rows = [
         Dispatch(case=case, department=department, role=DispatchRole.LEAD if i == 0 else DispatchRole.ASSIST,
                  dispatched_at=at, sign_due_at=sign_due, due_at=handle_due, time_limit=limit.amount,

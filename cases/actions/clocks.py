@@ -44,23 +44,24 @@ def start_stage(case: Case, stage: str, *, start: datetime, due: datetime, natur
 
 
 def start_accept(case: Case, at: datetime) -> None:
-    limit = deadlines.stage_limit(Stage.ACCEPT)
+    limit = deadlines.stage_limit(Stage.ACCEPT, case.clock_factor)
     case.accept_due_at = limit.due_from(at)
     start_stage(case, Stage.ACCEPT, start=at, due=case.accept_due_at, natural=limit.natural, at=at)
 
 
 def start_sign(case: Case, at: datetime, due: datetime) -> None:
-    start_stage(case, Stage.SIGN, start=at, due=due, natural=deadlines.stage_limit(Stage.SIGN).natural, at=at)
+    start_stage(case, Stage.SIGN, start=at, due=due,
+                natural=deadlines.stage_limit(Stage.SIGN, case.clock_factor).natural, at=at)
 
 
 def start_handle(case: Case, lead: Dispatch, at: datetime) -> None:
     case.handle_due_at = lead.due_at
     start_stage(case, Stage.HANDLE, start=lead.dispatched_at, due=lead.due_at,
-                natural=deadlines.dispatch_limit(lead).natural, at=at)
+                natural=deadlines.dispatch_limit(lead, case.clock_factor).natural, at=at)
 
 
 def start_verify(case: Case, at: datetime) -> None:
-    limit = deadlines.stage_limit(Stage.VERIFY)
+    limit = deadlines.stage_limit(Stage.VERIFY, case.clock_factor)
     case.verify_due_at = limit.due_from(at)
     start_stage(case, Stage.VERIFY, start=at, due=case.verify_due_at, natural=limit.natural, at=at)
 
@@ -91,7 +92,9 @@ def resume_case(case: Case, *, actor, note: str = "") -> Case:
     def shift(moment, unit_natural: bool):
         return deadlines.shift_after_pause(moment, paused_from, at, natural=unit_natural)
 
-    natural = {stage: deadlines.stage_limit(stage).natural for stage in (Stage.ACCEPT, Stage.SIGN, Stage.VERIFY)}
+    factor = case.clock_factor
+    natural = {stage: deadlines.stage_limit(stage, factor).natural
+               for stage in (Stage.ACCEPT, Stage.SIGN, Stage.VERIFY)}
     case.accept_due_at = shift(case.accept_due_at, natural[Stage.ACCEPT])
     case.sign_due_at = shift(case.sign_due_at, natural[Stage.SIGN])
     case.verify_due_at = shift(case.verify_due_at, natural[Stage.VERIFY])
@@ -99,10 +102,10 @@ def resume_case(case: Case, *, actor, note: str = "") -> Case:
         if dispatch.status not in ACTIVE_DISPATCH_STATUSES:
             continue
         dispatch.sign_due_at = shift(dispatch.sign_due_at, natural[Stage.SIGN])
-        dispatch.due_at = shift(dispatch.due_at, deadlines.dispatch_limit(dispatch).natural)
+        dispatch.due_at = shift(dispatch.due_at, deadlines.dispatch_limit(dispatch, factor).natural)
         dispatch.save(update_fields=["sign_due_at", "due_at"])
     lead = live_lead(case)
-    handle_natural = deadlines.dispatch_limit(lead).natural if lead else False
+    handle_natural = deadlines.dispatch_limit(lead, factor).natural if lead else factor is not None
     case.handle_due_at = lead.due_at if lead else shift(case.handle_due_at, handle_natural)
     case.suspended_at = None
     stage_due = {

@@ -23,7 +23,9 @@ from cases.actions._base import (
     see,
 )
 from cases.actions.clocks import start_accept
+from cases.actions.emergency import after_report
 from cases.choices import Action, AttachmentKind, Channel, ClosureKind, Status, Urgency
+from cases.emergency import mode_for
 from cases.models import Attachment, Case, Category
 from govgrid.errors import ActionError, Forbidden
 from grids.choices import CENTRE_ROLES, GRID_ROLES, Role
@@ -97,10 +99,12 @@ def report_case(
         after_photos = check_files(after_photos, required=True, field="after_photos")
     centre = owning_centre(grid)
     at = now()
+    mode = mode_for(grid, at)  # emergency mode over the grid: the case is flagged and its clocks run short
     case = Case(
         channel=channel, reporter=reporter, client_uuid=client_uuid, category=category, description=description,
         address=address[:200], location=Point(float(lon), float(lat), srid=4326), grid=grid,
         area_path=grid.path, centre=centre, urgency=urgency or category.urgency, reported_at=at,
+        is_emergency=mode is not None, activation=mode, clock_factor=mode.factor if mode else None,
     )
     if self_resolve:
         case.status, case.closure_kind, case.closed_at, case.closed_on_time = (
@@ -126,6 +130,8 @@ def report_case(
             attach(case, event, AttachmentKind.REPORT, photos, reporter)
             if self_resolve:
                 attach(case, event, AttachmentKind.SELF_RESOLVE, after_photos, reporter)
+            if case.status == Status.REPORTED:
+                after_report(case)  # the table's rows that follow a report (emergency escalation)
     except IntegrityError:
         # Two retries raced past the look-up above; the unique constraint let one win.
         existing = Case.objects.filter(reporter=reporter, client_uuid=client_uuid).first() if client_uuid else None

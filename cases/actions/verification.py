@@ -85,7 +85,7 @@ def reopen_for_rework(case: Case, at: datetime) -> None:
     """返工: the departments get the case back, each with a fresh deadline on its own limit."""
     for dispatch in case.dispatches.filter(status__in=ACTIVE_DISPATCH_STATUSES):
         dispatch.status, dispatch.handled_at, dispatch.dispatched_at = DispatchStatus.SIGNED, None, at
-        dispatch.due_at = deadlines.dispatch_limit(dispatch).due_from(at)
+        dispatch.due_at = deadlines.dispatch_limit(dispatch, case.clock_factor).due_from(at)
         dispatch.save(update_fields=["status", "handled_at", "dispatched_at", "due_at"])
     refresh_dispatches(case)
     case.status = Status.IN_PROGRESS

@@ -5,8 +5,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import OPEN_STATUSES, Channel, Light, Stage, Status, Supervision, Urgency
-from cases.models import Case, Category, Dispatch, Notification
+from cases.choices import OPEN_STATUSES, Channel, EmergencyLevel, Light, Stage, Status, Supervision, Urgency
+from cases.models import Activation, Case, Category, Dispatch, Notification
 from grids.api.filters import BoundedIsoDateTimeFilter, StrictBooleanFilter, SubtreeFilter
 
 
@@ -35,6 +35,7 @@ class CaseFilterSet(django_filters.FilterSet):
     reporter = django_filters.NumberFilter(field_name="reporter_id")
     mine = StrictBooleanFilter(method="filter_mine", label=_("reported by me"))
     suspended = StrictBooleanFilter(field_name="suspended_at", lookup_expr="isnull", exclude=True)
+    emergency = StrictBooleanFilter(field_name="is_emergency", label=_("reported under emergency mode"))
     q = django_filters.CharFilter(method="filter_text", label=_("text in description or address"))
 
     class Meta:
@@ -78,3 +79,18 @@ class NotificationFilterSet(django_filters.FilterSet):
     class Meta:
         model = Notification
         fields = ["case"]
+
+
+class ActivationFilterSet(django_filters.FilterSet):
+    active = StrictBooleanFilter(method="filter_active", label=_("in force now"))
+    level = django_filters.MultipleChoiceFilter(choices=EmergencyLevel.choices)
+
+    class Meta:
+        model = Activation
+        fields = []
+
+    def filter_active(self, queryset, name, value):
+        from govgrid import clock
+
+        active = queryset.active(clock.now()).values("pk")
+        return queryset.filter(pk__in=active) if value else queryset.exclude(pk__in=active)

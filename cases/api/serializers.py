@@ -62,7 +62,7 @@ class CaseSerializer(BlankChoicesMixin, serializers.ModelSerializer):
             "id", "number", "status", "status_display", "channel", "category", "category_code", "category_name",
             "category_name_en",
             "description", "address", "location", "grid", "grid_code", "grid_name", "centre", "centre_name",
-            "urgency", "supervision", "rework_count", "closure_kind", "satisfaction", "is_emergency",
+            "urgency", "supervision", "rework_count", "closure_kind", "satisfaction", "is_emergency", "activation",
             "stage", "light", "due_at", "warn_at", "accept_due_at", "sign_due_at", "handle_due_at", "verify_due_at",
             "suspended_at", "reported_at", "accepted_at", "dispatched_at", "handled_at", "verified_at", "closed_at",
             "closed_on_time", "reporter", "verifier", "master", "suggested_department", "triaged_at",
@@ -260,7 +260,7 @@ class ExtensionSerializer(BlankChoicesMixin, serializers.ModelSerializer):
 class NotificationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
-        fields = ["id", "case", "event", "message", "created_at", "read_at"]
+        fields = ["id", "case", "event", "message", "url", "created_at", "read_at"]
 
 
 class ErrorSerializer(serializers.Serializer):

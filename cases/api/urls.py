@@ -1,4 +1,5 @@
 from cases.api import sweeps, views
+from cases.api.emergency import ActivationViewSet
 from govgrid.api import ApiRouter
 
 router = ApiRouter()  # ids in URLs are digits: "abc" or "1e3" is a 404, not a 500
@@ -6,4 +7,6 @@ router.register("categories", views.CategoryViewSet, basename="category")
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("sweep-tasks", sweeps.SweepTaskViewSet, basename="sweep-task")
+router.register("activations", ActivationViewSet, basename="activation")
+
 urlpatterns = router.urls

@@ -153,7 +153,8 @@ def dispatch_preview(case: Case, now: datetime) -> dict[str, Any] | None:
     if case.category.time_limit is None or not case.category.time_unit:
         return None
     limit = deadlines.category_limit(case.category)
-    return {"limit": limit_text(limit.amount, limit.unit), "due": limit.due_from(now)}
+    due = deadlines.under_mode(limit, case.clock_factor).due_from(now)
+    return {"limit": limit_text(limit.amount, limit.unit), "due": due}
 
 
 # --- in-place actions (shared with the department pages) ---------------------------------------------

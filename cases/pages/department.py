@@ -60,9 +60,11 @@ def dispatch_clock(dispatch: Dispatch, now: datetime) -> tuple[datetime | None, 
     if case.suspended_at is not None:
         return (dispatch.sign_due_at if dispatch.status == DispatchStatus.DISPATCHED else dispatch.due_at), Light.NONE
     if dispatch.status == DispatchStatus.DISPATCHED:
-        stage, due, natural = Stage.SIGN, dispatch.sign_due_at, deadlines.stage_limit(Stage.SIGN).natural
+        stage, due = Stage.SIGN, dispatch.sign_due_at
+        natural = deadlines.stage_limit(Stage.SIGN, case.clock_factor).natural
     elif dispatch.status == DispatchStatus.SIGNED:
-        stage, due, natural = Stage.HANDLE, dispatch.due_at, deadlines.dispatch_limit(dispatch).natural
+        stage, due = Stage.HANDLE, dispatch.due_at
+        natural = deadlines.dispatch_limit(dispatch, case.clock_factor).natural
     else:
         return dispatch.due_at, Light.NONE
     share = deadlines.yellow_share(case.category, stage)
