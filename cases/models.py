@@ -407,3 +407,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} · {self.message}"
+
+
+from cases.patrols import CheckIn, Patrol, PatrolFinding, PatrolPoint  # noqa: E402,F401  (patrols 巡查)
