@@ -97,6 +97,14 @@ def reconcile_notifications(window_minutes: int = 120, grace_seconds: int = TRIA
     return total
 
 
+@shared_task(**RETRY)
+def end_stale_patrols() -> int:
+    """Every ten minutes (beat): end patrols with no position for hours (PATROL_STALE_HOURS)."""
+    from cases.actions.patrols import end_stale_patrols as end_stale
+
+    return len(end_stale())
+
+
 # The outbox hooks (cases.outbox): actions write events, these send the tasks after commit.
 @outbox.on_events
 def _enqueue_notifications(event_ids: list[int]) -> None:

@@ -195,6 +195,8 @@ elif MEDIA_STORAGE == "s3":
 else:
     raise ImproperlyConfigured(f"MEDIA_STORAGE={MEDIA_STORAGE!r}: use local or s3.")
 MAX_UPLOAD_PIXELS = env_int("MAX_UPLOAD_PIXELS", 40_000_000, minimum=1)
+# Patrols (cases.actions.patrols): a patrol with no position for this many hours is ended by the sweep.
+PATROL_STALE_HOURS = env_int("PATROL_STALE_HOURS", 4, minimum=1)
 STORAGES = {
     "default": MEDIA_STORAGE_BACKEND,
     # Hashed names need `collectstatic` first: production only, so tests and development run without it.
