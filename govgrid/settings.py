@@ -311,6 +311,7 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "parties.choices.OrganisationKind",
         "HouseholdKindEnum": "parties.choices.HouseholdKind",
         "BuildingRoleKindEnum": "parties.choices.BuildingRoleKind",
+        "PatrolStatusEnum": "cases.patrols.PatrolStatus",
     },
     # Requests and answers get components of their own: a file is sent as binary and answered as a URL,
     # and read-only fields are no part of a request.
