@@ -172,3 +172,105 @@ def test_patrol_hours_and_km_per_worker(tiny_city, clock):
     assert totals[tiny_city.g1_worker.pk]["hours"] == pytest.approx(0.5)
     assert totals[tiny_city.g1_worker.pk]["km"] == pytest.approx(WALK_METRES / 1000, rel=0.01)
     assert patrol_totals(tiny_city.town2.path, T0 - timedelta(days=1), T0 + timedelta(days=1)) == {}
+
+
+# --- REST ------------------------------------------------------------------------------------------
+
+
+def test_api_start_points_resend_end_and_lists(tiny_city, api, clock):
+    client = api.as_(tiny_city.g1_worker)
+    answer = client.post("/api/v1/patrols/", {"client_uuid": "5b0c1d2e-3f4a-4b5c-8d6e-000000000001"}, format="json")
+    assert answer.status_code == 201, answer.content
+    patrol_id = answer.json()["id"]
+    assert client.post("/api/v1/patrols/", {"client_uuid": "5b0c1d2e-3f4a-4b5c-8d6e-000000000001"},
+                       format="json").status_code == 200
+    answer = client.post("/api/v1/patrols/", {}, format="json")
+    assert answer.status_code == 409 and answer.json()["code"] == "already_patrolling"
+
+    clock.move_to(T0 + timedelta(minutes=5))
+    url = f"/api/v1/patrols/{patrol_id}/points/"
+    answer = client.post(url, {"points": as_json(WALK)}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["added"] == 9 and answer.json()["distance_m"] == pytest.approx(WALK_METRES, rel=0.01)
+    assert client.post(url, {"points": as_json(WALK)}, format="json").json()["added"] == 0  # resent
+
+    now_list = api.as_(tiny_city.t1_operator).get("/api/v1/patrols/now/").json()
+    assert [row["id"] for row in now_list] == [patrol_id] and now_list[0]["worker"] == "g1_worker"
+    assert api.as_(tiny_city.t2_operator).get("/api/v1/patrols/now/").json() == []
+    tracks = api.as_(tiny_city.t1_operator).get("/api/v1/patrols/tracks/").json()
+    assert [f["properties"]["id"] for f in tracks["features"]] == [patrol_id]
+    assert len(tracks["features"][0]["geometry"]["coordinates"]) == 9
+    assert api.as_(tiny_city.t2_operator).get("/api/v1/patrols/tracks/").json()["features"] == []
+
+    client = api.as_(tiny_city.g1_worker)
+    answer = client.post(f"/api/v1/patrols/{patrol_id}/checkins/",
+                         {"lon": 113.005, "lat": 23.004, "place": "幸福里小区东门", "note": "门岗正常"}, format="json")
+    assert answer.status_code == 201, answer.content
+    answer = client.post(f"/api/v1/patrols/{patrol_id}/end/", {}, format="json")
+    assert answer.status_code == 200 and answer.json()["status"] == "ended"
+    listed = api.as_(tiny_city.t1_operator).get("/api/v1/patrols/").json()["results"]
+    assert [row["id"] for row in listed] == [patrol_id]
+    assert api.as_(tiny_city.t2_operator).get("/api/v1/patrols/").json()["results"] == []
+
+
+def test_api_scope_another_grids_patrol_in_the_url_and_in_the_body(tiny_city, categories, api, clock):
+    patrol = started(tiny_city, clock)
+    outsider = api.as_(tiny_city.g3_worker)
+    for method, url, body in [
+        ("get", f"/api/v1/patrols/{patrol.pk}/", None),
+        ("post", f"/api/v1/patrols/{patrol.pk}/points/", {"points": as_json(WALK[:2])}),
+        ("post", f"/api/v1/patrols/{patrol.pk}/checkins/", {"lon": 113.005, "lat": 23.004, "place": "东门"}),
+        ("post", f"/api/v1/patrols/{patrol.pk}/end/", {}),
+        ("get", "/api/v1/patrols/999999/", None),
+    ]:
+        answer = getattr(outsider, method)(url, body, format="json")
+        assert answer.status_code == 404, (url, answer.content)
+        assert answer.json()["detail"] in ("No such patrol.", "没有这个巡查。")
+    # In the body: a finding reported "from" someone else's patrol.
+    report = {"category": categories.garbage.code, "lon": 113.025, "lat": 23.005, "description": "垃圾",
+              "patrol": patrol.pk}
+    answer = outsider.post("/api/v1/cases/", report, format="json")
+    assert answer.status_code == 404 and "patrol" in answer.json()["errors"]
+    assert not PatrolPoint.objects.exists() and patrol.findings.count() == 0
+    # Its own worker's finding is linked.
+    answer = api.as_(tiny_city.g1_worker).post("/api/v1/cases/", {**report, "lon": 113.005}, format="json")
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["channel"] == "patrol" and patrol.findings.get().case_id == answer.json()["id"]
+    # The centre of another town does not see the patrol; Town One's does, and may end it.
+    assert api.as_(tiny_city.t2_operator).post(f"/api/v1/patrols/{patrol.pk}/end/", {}, format="json"
+                                               ).status_code == 404
+    assert api.as_(tiny_city.t1_operator).post(f"/api/v1/patrols/{patrol.pk}/end/", {}, format="json"
+                                               ).json()["end_reason"] == "centre"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"points": [{"lon": 200, "lat": 23.0, "recorded_at": "2026-06-08T09:00:10+08:00"}]}, "points"),
+    ({"points": [{"lon": 113.005, "lat": "north", "recorded_at": "2026-06-08T09:00:10+08:00"}]}, "points"),
+    ({"points": [{"lon": 113.005, "lat": 23.005, "recorded_at": "2026-06-08T11:00:00+08:00"}]}, "points"),  # future
+    ({"points": [{"lon": 113.005, "lat": 23.005, "recorded_at": "yesterday"}]}, "points"),
+    ({"points": [{"lon": 113.005, "lat": 23.005, "recorded_at": "2026-06-08T09:00:10+23:00"}]}, "points"),
+    ({"points": [{"lon": 113.005, "lat": 23.005, "recorded_at": f"2026-06-08T09:00:{s:02d}+08:00"}
+                 for s in range(60)] * 9}, "points"),  # 540: too many
+    ({"points": []}, "points"),
+    ({"points": "113.005,23.005"}, "points"),
+    ({}, "points"),
+])
+def test_api_bad_positions_are_a_clear_400(tiny_city, api, clock, body, field):
+    patrol = started(tiny_city, clock)
+    answer = api.as_(tiny_city.g1_worker).post(f"/api/v1/patrols/{patrol.pk}/points/", body, format="json")
+    assert answer.status_code == 400, answer.content
+    assert field in answer.json()["errors"] and answer.json()["detail"]
+    assert not PatrolPoint.objects.exists()
+
+
+def test_api_malformed_json_is_a_400(tiny_city, api, clock):
+    patrol = started(tiny_city, clock)
+    client = api.as_(tiny_city.g1_worker)
+    for raw in ('{"points": [', "[1, 2]", '{"points": [{"lon": NaN}]}'):
+        answer = client.generic("POST", f"/api/v1/patrols/{patrol.pk}/points/", raw,
+                                content_type="application/json")
+        assert answer.status_code == 400, (raw, answer.content)
+    answer = client.post(f"/api/v1/patrols/{patrol.pk}/checkins/", {"lon": 113.005, "lat": 23.004}, format="json")
+    assert answer.status_code == 400 and "place" in answer.json()["errors"]
+    answer = client.post(f"/api/v1/patrols/{patrol.pk}/end/", {"at": "2026-06-09T09:00:00+08:00"}, format="json")
+    assert answer.status_code == 400 and "at" in answer.json()["errors"]
