@@ -81,6 +81,10 @@ class Patrol(models.Model):
         end = self.ended_at or now or clock.now()
         return max(0, int((end - self.started_at).total_seconds()))
 
+    @property
+    def minutes(self) -> int:
+        return self.duration_s() // 60
+
 
 class PatrolPoint(models.Model):
     """A position of the phone during a patrol, at the time the phone took it. A resent batch adds

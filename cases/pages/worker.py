@@ -10,6 +10,7 @@ return the case of the first one instead of a second case.
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django import forms
@@ -28,6 +29,7 @@ from cases.choices import OPEN_STATUSES, Status
 from cases.forms import MultipleFileField, MultipleFileInput
 from cases.models import Case, Category, Notification
 from cases.pages.common import ACTIONS_BY_NAME, case_for_page
+from cases.patrols import Patrol, PatrolStatus
 from cases.selectors import visible_cases
 from cases.uploads import check_upload
 from govgrid.errors import ActionError
@@ -86,6 +88,8 @@ class ReportForm(forms.Form):
     after_photos = MultipleFileField(label=gettext_lazy("photos after resolving"),
                                      widget=MultipleFileInput(attrs=CAMERA))
     client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # A finding of the worker's patrol (巡查): the case is linked to it (cases.actions.report_finding).
+    patrol = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, categories: QuerySet[Category], **kwargs):
         super().__init__(*args, **kwargs)
@@ -170,6 +174,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "unread": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
         "recent": recent,
         "open_count": visible_cases(user).filter(reporter=user, status__in=OPEN_STATUSES).count(),
+        "patrol": Patrol.objects.filter(worker=user, status=PatrolStatus.ACTIVE).only("started_at").first(),
     })
 
 
@@ -210,9 +215,12 @@ def report(request: HttpRequest) -> HttpResponse:
             errors["location"] = [_location_error()]
         status = 400
         if not errors:
+            report = actions.report_case if not data["patrol"] else functools.partial(
+                actions.report_finding, data["patrol"], actor=user)
             try:
-                case, created = actions.report_case(
-                    reporter=user, category=data["category"], lon=data["lon"], lat=data["lat"],
+                case, created = report(
+                    **({} if data["patrol"] else {"reporter": user}), category=data["category"], lon=data["lon"],
+                    lat=data["lat"],
                     description=data["description"], address=data["address"], client_uuid=data["client_uuid"],
                     photos=data["photos"],
                     self_resolve=data["mode"] == MODE_SELF_RESOLVE, report_only=data["mode"] == MODE_REPORT_ONLY,
@@ -223,7 +231,7 @@ def report(request: HttpRequest) -> HttpResponse:
                 status = exc.status_code
                 errors[_error_key(exc.field)] = [exc.message]
             else:
-                return _reported(request, case, created)
+                return _reported(request, case, created, patrol=bool(data["patrol"]))
         if _wants_json(request):
             return JsonResponse({"ok": False, "errors": errors}, status=status)
     else:
@@ -246,6 +254,8 @@ def _prefill(request: HttpRequest) -> dict:
     in one more tap (parties.pages.finding_report_url). Nothing is sent until the worker sends it."""
     initial = {name: request.GET[name][:limit] for name, limit in (("description", 2000), ("address", 200))
                if request.GET.get(name)}
+    if request.GET.get("patrol", "").isdigit() and len(request.GET["patrol"]) < 19:  # from the patrol page
+        initial["patrol"] = int(request.GET["patrol"])
     try:
         lon, lat = float(request.GET["lon"]), float(request.GET["lat"])
     except (KeyError, ValueError):
@@ -255,7 +265,7 @@ def _prefill(request: HttpRequest) -> dict:
     return initial
 
 
-def _reported(request: HttpRequest, case: Case, created: bool) -> HttpResponse:
+def _reported(request: HttpRequest, case: Case, created: bool, *, patrol: bool = False) -> HttpResponse:
     if not created:
         text = _("This report had already arrived: case %(number)s.")
     elif case.status == Status.CLOSED:
@@ -265,7 +275,7 @@ def _reported(request: HttpRequest, case: Case, created: bool) -> HttpResponse:
     else:
         text = _("Reported: case %(number)s. The centre will take it from here.")
     messages.success(request, text % {"number": case.number})
-    url = reverse("worker:case", args=[case.pk])
+    url = reverse("patrol:phone") if patrol else reverse("worker:case", args=[case.pk])  # a finding: walk on
     if _wants_json(request):
         return JsonResponse({"ok": True, "url": url, "id": case.pk, "number": case.number, "created": created},
                             status=201 if created else 200)

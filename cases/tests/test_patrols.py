@@ -7,6 +7,7 @@ g3_worker patrols B-1 in Town Two; t1_operator is Town One's centre, t2_operator
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -274,3 +275,77 @@ def test_api_malformed_json_is_a_400(tiny_city, api, clock):
     assert answer.status_code == 400 and "place" in answer.json()["errors"]
     answer = client.post(f"/api/v1/patrols/{patrol.pk}/end/", {"at": "2026-06-09T09:00:00+08:00"}, format="json")
     assert answer.status_code == 400 and "at" in answer.json()["errors"]
+
+
+# --- pages -----------------------------------------------------------------------------------------
+
+
+def test_phone_pages_start_queue_batches_check_in_finding_and_end(tiny_city, categories, client, clock):
+    client.force_login(tiny_city.g1_worker)
+    page = client.get(reverse("patrol:phone"))
+    assert page.status_code == 200 and b'id="start-patrol"' in page.content
+    assert client.post(reverse("patrol:start"), {"grid": tiny_city.g1.pk}).status_code == 302
+    patrol = Patrol.objects.get(worker=tiny_city.g1_worker, status=PatrolStatus.ACTIVE)
+    page = client.get(reverse("patrol:phone"))
+    assert f'data-points-url="/m/patrol/{patrol.pk}/points/"'.encode() in page.content
+    assert "巡查".encode() in client.get(reverse("worker:home")).content
+
+    clock.move_to(T0 + timedelta(minutes=5))
+    queue = {"HTTP_ACCEPT": "application/json"}
+    batch = {"points": json.dumps(as_json(WALK)), "client_uuid": "7a6b5c4d-3e2f-4a1b-8c9d-000000000001"}
+    answer = client.post(reverse("patrol:points", args=[patrol.pk]), batch, **queue)
+    assert answer.status_code == 200 and answer.json()["ok"] and answer.json()["added"] == 9
+    assert client.post(reverse("patrol:points", args=[patrol.pk]), batch, **queue).json()["added"] == 0
+    answer = client.post(reverse("patrol:points", args=[patrol.pk]), {"points": "[{"}, **queue)
+    assert answer.status_code == 400 and not answer.json()["ok"] and answer.json()["errors"]["points"]
+    answer = client.post(reverse("patrol:points", args=[patrol.pk]),
+                         {"points": json.dumps([{"lon": 113.005, "lat": 95, "recorded_at": "x"}])}, **queue)
+    assert answer.status_code == 400 and answer.json()["errors"]["points"]
+
+    answer = client.post(reverse("patrol:checkin", args=[patrol.pk]),
+                         {"lon": "113.005", "lat": "23.004", "place": "菜市场东门", "note": "秩序正常",
+                          "at": (T0 + timedelta(minutes=4)).isoformat(),
+                          "client_uuid": "7a6b5c4d-3e2f-4a1b-8c9d-000000000002"}, **queue)
+    assert answer.status_code == 200 and answer.json() == {"ok": True, "url": "/m/patrol/"}
+    assert patrol.checkins.get().place == "菜市场东门"
+
+    report_page = client.get(reverse("worker:report") + f"?patrol={patrol.pk}&lon=113.005&lat=23.005")
+    assert f'name="patrol" value="{patrol.pk}"'.encode() in report_page.content
+    answer = client.post(reverse("worker:report"), {
+        "category": categories.garbage.pk, "description": "巡查发现垃圾", "lon": "113.005", "lat": "23.005",
+        "mode": "normal", "patrol": patrol.pk, "client_uuid": "7a6b5c4d-3e2f-4a1b-8c9d-000000000003"}, **queue)
+    assert answer.status_code == 201 and answer.json()["url"] == "/m/patrol/"
+    assert patrol.findings.get().case.channel == Channel.PATROL
+
+    # Someone else's patrol, through the phone's pages: no such patrol.
+    client.force_login(tiny_city.g3_worker)
+    for name in ("patrol:points", "patrol:checkin", "patrol:end"):
+        answer = client.post(reverse(name, args=[patrol.pk]), batch, **queue)
+        assert answer.status_code == 404, name
+    answer = client.post(reverse("worker:report"), {
+        "category": categories.garbage.pk, "description": "x", "lon": "113.025", "lat": "23.005",
+        "mode": "normal", "patrol": patrol.pk}, **queue)
+    assert answer.status_code == 404 and patrol.findings.count() == 1
+
+    client.force_login(tiny_city.g1_worker)
+    answer = client.post(reverse("patrol:end", args=[patrol.pk]), {"at": (T0 + timedelta(minutes=5)).isoformat()},
+                         **queue)
+    assert answer.status_code == 200 and answer.json()["ok"]
+    patrol.refresh_from_db()
+    assert patrol.status == PatrolStatus.ENDED and patrol.ended_at == T0 + timedelta(minutes=5)
+
+
+def test_centre_sees_who_is_patrolling_and_the_tracks_in_its_scope(tiny_city, client, clock):
+    patrol = started(tiny_city, clock)
+    actions.add_points(patrol, actor=tiny_city.g1_worker, points=WALK)
+    client.force_login(tiny_city.t1_operator)
+    page = client.get(reverse("patrols:now"))
+    assert page.status_code == 200 and f'data-patrol="{patrol.pk}"'.encode() in page.content
+    tracks = client.get(reverse("patrols:tracks")).json()
+    assert [f["properties"]["id"] for f in tracks["features"]] == [patrol.pk]
+    assert client.get(reverse("patrols:tracks") + "?date=tomorrow").status_code == 400
+    assert b"data-patrols-url" in client.get(reverse("cases:map")).content
+    client.force_login(tiny_city.t2_operator)
+    page = client.get(reverse("patrols:now"))
+    assert f'data-patrol="{patrol.pk}"'.encode() not in page.content
+    assert client.get(reverse("patrols:tracks")).json()["features"] == []
