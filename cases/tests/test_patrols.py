@@ -174,6 +174,18 @@ def test_patrol_hours_and_km_per_worker(tiny_city, clock):
     assert totals[tiny_city.g1_worker.pk]["km"] == pytest.approx(WALK_METRES / 1000, rel=0.01)
     assert patrol_totals(tiny_city.town2.path, T0 - timedelta(days=1), T0 + timedelta(days=1)) == {}
 
+    # The worker scores of the month (reports) count them with the weights of the score rules.
+    from reports.models import ScoreRule
+    from reports.scoring import worker_scores
+
+    ScoreRule.objects.filter(deed="patrol_hour").update(points=2)
+    ScoreRule.objects.filter(deed="patrol_km").update(points=1)
+    rows = {row["user"]["username"]: row for row in worker_scores(tiny_city.town1, 2026, 6)}
+    mine = rows["g1_worker"]
+    assert mine["deeds"]["patrol_hour"] == 0.5 and mine["deeds"]["patrol_km"] == pytest.approx(0.89, abs=0.01)
+    assert mine["points"] == pytest.approx(2 * 0.5 + 1 * 0.89, abs=0.01)
+    assert rows["g1_leader"]["deeds"]["patrol_hour"] == 0 and rows["g1_leader"]["points"] == 0
+
 
 # --- REST ------------------------------------------------------------------------------------------
 
