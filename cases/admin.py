@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseEvent, Category, CategoryLead, Dispatch, ExtensionRequest, Notification
+from cases.patrols import CheckIn, Patrol
 from govgrid.admin import ConfigHistoryMixin, ReadOnlyAdmin
 
 
@@ -80,3 +81,28 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "recipient", "message", "read_at"]
     list_select_related = ["recipient"]
     show_full_result_count = False
+
+
+class CheckInInline(admin.TabularInline):
+    model = CheckIn
+    extra = 0
+    can_delete = False
+    fields = ["at", "place", "building", "note", "photo"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Patrol)
+class PatrolAdmin(ReadOnlyAdmin):
+    """Patrols 巡查, read-only: only cases.actions.patrols changes them."""
+
+    list_display = ["started_at", "worker", "grid", "status", "ended_at", "end_reason", "distance_m", "point_count"]
+    list_filter = ["status", "end_reason"]
+    search_fields = ["worker__username", "grid__code", "grid__name"]
+    list_select_related = ["worker", "grid"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+    exclude = ["track"]
+    inlines = [CheckInInline]

@@ -63,9 +63,13 @@
     }
   }
 
-  /* The kept positions since the last batch, into the queue as one item (then sent if online). */
+  /* The kept positions since the last batch, into the queue as one item; then, online, the queue is sent
+     (also with nothing new: what waits goes out within a batch interval of the network's return, even
+     when the browser said "online" a moment before the network could carry it). */
   function batch() {
-    if (!buffer.length) { return Promise.resolve(null); }
+    if (!buffer.length) {
+      return navigator.onLine !== false ? window.GovGridQueue.flush() : Promise.resolve(null);
+    }
     var points = buffer;
     buffer = [];
     var label = cfg.msgLabel + " · " + cfg.msgPositions.replace("%(n)s", points.length);
