@@ -209,6 +209,7 @@ DATA_RULES = {
     "place": "a check-in names a place or a building",
     "grid": "a worker who works in several grids says which one they patrol",
     "patrol": "a finding's patrol is one of the reporter's own",
+    "date": "a day of the patrol tracks is a real date of the years 1900-2999",
     **{name: "a date-time filter takes years 1900-2999 and UTC offsets within ±14:00"
        for name in ("reported_after", "reported_before", "closed_after", "closed_before", "due_before", "before",
                     "after")},

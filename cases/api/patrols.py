@@ -25,6 +25,7 @@ from cases.actions import patrols as patrol_actions
 from cases.api.serializers import ErrorSerializer
 from cases.patrol_selectors import patrolling_now, tracks_geojson
 from cases.patrols import CheckIn, Patrol, PatrolStatus
+from govgrid.openapi import BlankChoicesMixin
 from govgrid.parsers import API_PARSERS
 from grids.api.filters import FIRST_YEAR, LAST_YEAR, MAX_UTC_OFFSET, StrictBooleanFilter
 
@@ -109,7 +110,7 @@ class CheckInInputSerializer(serializers.Serializer):
     client_uuid = serializers.UUIDField(required=False, allow_null=True, label=gettext_lazy("client request id"))
 
 
-class PatrolSerializer(serializers.ModelSerializer):
+class PatrolSerializer(BlankChoicesMixin, serializers.ModelSerializer):
     worker = serializers.CharField(source="worker.username", read_only=True)
     grid_code = serializers.CharField(source="grid.code", read_only=True)
     grid_name = serializers.CharField(source="grid.name", read_only=True)
