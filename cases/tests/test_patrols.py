@@ -320,6 +320,7 @@ def test_phone_pages_start_queue_batches_check_in_finding_and_end(tiny_city, cat
                           "client_uuid": "7a6b5c4d-3e2f-4a1b-8c9d-000000000002"}, **queue)
     assert answer.status_code == 200 and answer.json() == {"ok": True, "url": "/m/patrol/"}
     assert patrol.checkins.get().place == "菜市场东门"
+    assert "菜市场东门".encode() in client.get(reverse("patrol:phone")).content
 
     report_page = client.get(reverse("worker:report") + f"?patrol={patrol.pk}&lon=113.005&lat=23.005")
     assert f'name="patrol" value="{patrol.pk}"'.encode() in report_page.content
