@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PatrolStatus(models.TextChoices):
@@ -120,7 +121,7 @@ class CheckIn(models.Model):
     at = models.DateTimeField(_("at"))
     building = models.ForeignKey("parties.Building", verbose_name=_("building"), null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="+")
-    place = models.CharField(_("place"), max_length=200, blank=True)
+    place = models.CharField(pgettext_lazy("patrol", "place"), max_length=200, blank=True)
     note = models.TextField(_("note"), blank=True)
     photo = models.FileField(_("photo"), upload_to=checkin_photo_path, blank=True)
     client_uuid = models.UUIDField(_("client request id"), null=True, blank=True, editable=False)

@@ -12,7 +12,7 @@ from datetime import date
 
 import django_filters
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -103,7 +103,7 @@ class CheckInInputSerializer(serializers.Serializer):
     building = serializers.IntegerField(required=False, allow_null=True, min_value=1,
                                         label=gettext_lazy("building (id)"))
     place = serializers.CharField(required=False, allow_blank=True, max_length=200, default="",
-                                  label=gettext_lazy("place"))
+                                  label=pgettext_lazy("patrol", "place"))
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="",
                                  label=gettext_lazy("note"))
     photo = serializers.FileField(required=False, allow_null=True, label=gettext_lazy("photo"))

@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError
 
@@ -87,7 +87,7 @@ def _first(errors) -> str:
 
 
 class CheckInForm(forms.Form):
-    place = forms.CharField(label=gettext_lazy("place"), required=False, max_length=200,
+    place = forms.CharField(label=pgettext_lazy("patrol", "place"), required=False, max_length=200,
                             widget=forms.TextInput(attrs={"placeholder": gettext_lazy("e.g. east gate of the market")}))
     building = forms.ModelChoiceField(label=gettext_lazy("or a building"), queryset=Building.objects.none(),
                                       required=False, empty_label=gettext_lazy("— no building —"))
