@@ -362,3 +362,34 @@ def test_centre_sees_who_is_patrolling_and_the_tracks_in_its_scope(tiny_city, cl
     page = client.get(reverse("patrols:now"))
     assert f'data-patrol="{patrol.pk}"'.encode() not in page.content
     assert client.get(reverse("patrols:tracks")).json()["features"] == []
+
+
+def test_check_in_at_a_building_with_a_photo_and_the_live_screens_rows(tiny_city, api, clock, settings, tmp_path):
+    from django.contrib.gis.geos import Point
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cases.patrol_selectors import patrolling_now_rows
+    from cases.tests.conftest import PNG
+    from parties.models import Building
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    patrol = started(tiny_city, clock)
+    mine = Building.objects.create(number="1", address="幸福路1号", point=Point(113.004, 23.004, srid=4326),
+                                   grid=tiny_city.g1, area_path=tiny_city.g1.path)
+    theirs = Building.objects.create(number="9", address="和平路9号", point=Point(113.024, 23.004, srid=4326),
+                                     grid=tiny_city.g3, area_path=tiny_city.g3.path)
+    client = api.as_(tiny_city.g1_worker)
+    url = f"/api/v1/patrols/{patrol.pk}/checkins/"
+    answer = client.post(url, {"lon": 113.005, "lat": 23.004, "building": theirs.pk}, format="json")
+    assert answer.status_code == 404 and "building" in answer.json()["errors"]  # another grid's building
+    answer = client.post(url, {"lon": "113.004", "lat": "23.004", "building": str(mine.pk), "note": "消防通道畅通",
+                               "photo": SimpleUploadedFile("door.png", PNG, content_type="image/png")},
+                         format="multipart")
+    assert answer.status_code == 201, answer.content
+    checkin = patrol.checkins.get()
+    assert checkin.building == mine and checkin.photo.name.endswith(".png") and checkin.note == "消防通道畅通"
+
+    rows = patrolling_now_rows(tiny_city.t1_operator)
+    assert [(r["id"], r["worker"], r["grid"]["code"]) for r in rows] == [(patrol.pk, "g1_worker", tiny_city.g1.code)]
+    assert rows[0]["duration_s"] == 5 * 60 and rows[0]["last_point_at"] is None
+    assert patrolling_now_rows(tiny_city.t2_operator) == []
