@@ -16,6 +16,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from cases import jobs, notifications, outbox
+from cases.actions import patrols as patrol_actions
 from govgrid.tasks import enqueue
 
 RETRY = {
@@ -98,11 +99,9 @@ def reconcile_notifications(window_minutes: int = 120, grace_seconds: int = TRIA
 
 
 @shared_task(**RETRY)
-def end_stale_patrols() -> int:
+def sweep_stale_patrols() -> int:
     """Every ten minutes (beat): end patrols with no position for hours (PATROL_STALE_HOURS)."""
-    from cases.actions.patrols import end_stale_patrols as end_stale
-
-    return len(end_stale())
+    return len(patrol_actions.end_stale_patrols())
 
 
 # The outbox hooks (cases.outbox): actions write events, these send the tasks after commit.

@@ -79,7 +79,7 @@ app.conf.beat_schedule = {
     "monthly-reports": {"task": "reports.exports.monthly_reports", "schedule": crontab(day_of_month=1, hour=6,
                                                                                       minute=0)},
     # Patrols whose phone has sent no position for hours (cases.actions.patrols).
-    "end-stale-patrols": {"task": "cases.tasks.end_stale_patrols", "schedule": 600.0, "options": {"expires": 590}},
+    "sweep-stale-patrols": {"task": "cases.tasks.sweep_stale_patrols", "schedule": 600.0, "options": {"expires": 590}},
     # Key persons whose visit is past due, each morning before the grid workers start (parties).
     "mark-overdue-visits": {"task": "parties.mark_overdue_visits", "schedule": crontab(hour=6, minute=30),
                             "options": {"queue": "sweeps"}},

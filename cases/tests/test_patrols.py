@@ -131,7 +131,7 @@ def test_stale_patrols_end_by_themselves_and_keep_what_the_phone_sends_later(tin
     patrol.refresh_from_db()
     assert patrol.ended_at == WALK[-1].at and patrol.distance_m == pytest.approx(WALK_METRES, rel=0.01)
 
-    from cases.tasks import end_stale_patrols as task
+    from cases.tasks import sweep_stale_patrols as task
     assert task() == 0
 
 
