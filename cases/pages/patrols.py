@@ -14,6 +14,7 @@ import json
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -153,8 +154,6 @@ def phone(request: HttpRequest) -> HttpResponse:
 
 
 def _setting(name: str, default: int) -> int:
-    from django.conf import settings
-
     return int(getattr(settings, name, default))
 
 

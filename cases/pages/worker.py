@@ -10,7 +10,6 @@ return the case of the first one instead of a second case.
 
 from __future__ import annotations
 
-import functools
 import uuid
 
 from django import forms
@@ -215,18 +214,19 @@ def report(request: HttpRequest) -> HttpResponse:
             errors["location"] = [_location_error()]
         status = 400
         if not errors:
-            report = actions.report_case if not data["patrol"] else functools.partial(
-                actions.report_finding, data["patrol"], actor=user)
+            resolved = data["mode"] == MODE_SELF_RESOLVE
+            report = {
+                "category": data["category"], "lon": data["lon"], "lat": data["lat"],
+                "description": data["description"], "address": data["address"], "client_uuid": data["client_uuid"],
+                "photos": data["photos"], "self_resolve": resolved, "report_only": data["mode"] == MODE_REPORT_ONLY,
+                "resolution_note": data["resolution_note"] if resolved else "",
+                "after_photos": data["after_photos"] if resolved else (),
+            }
             try:
-                case, created = report(
-                    **({} if data["patrol"] else {"reporter": user}), category=data["category"], lon=data["lon"],
-                    lat=data["lat"],
-                    description=data["description"], address=data["address"], client_uuid=data["client_uuid"],
-                    photos=data["photos"],
-                    self_resolve=data["mode"] == MODE_SELF_RESOLVE, report_only=data["mode"] == MODE_REPORT_ONLY,
-                    resolution_note=data["resolution_note"] if data["mode"] == MODE_SELF_RESOLVE else "",
-                    after_photos=data["after_photos"] if data["mode"] == MODE_SELF_RESOLVE else (),
-                )
+                if data["patrol"]:  # a finding of the worker's patrol (the patrol page's link)
+                    case, created = actions.report_finding(data["patrol"], actor=user, **report)
+                else:
+                    case, created = actions.report_case(reporter=user, **report)
             except ActionError as exc:
                 status = exc.status_code
                 errors[_error_key(exc.field)] = [exc.message]
