@@ -70,12 +70,19 @@
     if (!buffer.length) {
       return navigator.onLine !== false ? window.GovGridQueue.flush() : Promise.resolve(null);
     }
+    return queueKept().then(function () {
+      return navigator.onLine !== false ? window.GovGridQueue.flush() : null;
+    });
+  }
+
+  /* Only into the queue (IndexedDB), not sent: resolves once the positions are safe on the phone. */
+  function queueKept() {
+    if (!buffer.length) { return Promise.resolve(null); }
     var points = buffer;
     buffer = [];
     var label = cfg.msgLabel + " · " + cfg.msgPositions.replace("%(n)s", points.length);
     return window.GovGridQueue.add(cfg.pointsUrl, [["points", JSON.stringify(points)]], "patrol-points", label)
-      .then(function () { if (navigator.onLine !== false) { return window.GovGridQueue.flush(); } return null; },
-            function () { buffer = points.concat(buffer); });  // IndexedDB refused: keep them for the next try
+      .then(null, function () { buffer = points.concat(buffer); });  // IndexedDB refused: keep them for the next try
   }
 
   function onPosition(position) {
@@ -129,6 +136,18 @@
     end.addEventListener("click", function () {
       stop();
       status(cfg.msgEnded);
+    });
+  }
+  // A check-in or a finding leaves the page (the queue opens the patrol page again after sending): what
+  // was kept goes into the queue first, so leaving loses no position.
+  var checkin = document.getElementById("checkin-submit");
+  if (checkin) { checkin.addEventListener("click", function () { queueKept(); }); }
+  if (finding) {
+    finding.addEventListener("click", function (event) {
+      if (!buffer.length) { return; }
+      event.preventDefault();
+      var go = function () { window.location.assign(finding.href); };
+      queueKept().then(go, go);
     });
   }
   window.GovGridPatrol = { batch: batch, stop: stop, kept: function () { return kept; } };
