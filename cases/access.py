@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from cases.choices import OPEN_STATUSES, ExtensionStatus
 from cases.models import Case, Dispatch, ExtensionRequest
+from cases.patrols import Patrol
 from cases.selectors import visible_cases
 from govgrid.errors import ActionError, NotFound
 from grids.choices import GRID_ROLES
@@ -338,3 +339,82 @@ def access_task_force(area, usernames, *, field: str = "members") -> list:
         if name not in found:
             raise NotFound(_("No such person for the task force: %(name)s.") % {"name": name}, field=field)
     return [found[name] for name in dict.fromkeys(names)]
+
+
+# --- patrols 巡查 ----------------------------------------------------------------------------------
+# Who sees a patrol: whoever sees its grid (its worker, the centres above, officials), and the worker
+# always. Who acts on it: its worker (points, check-ins, findings, end); centre staff over its grid may
+# also end it. Ids of patrols (in URLs, or a finding's ``patrol`` in a report body) come from here.
+
+
+def patrols_for(user) -> QuerySet[Patrol]:
+    scope = scope_for(user)
+    if scope.is_admin:
+        return Patrol.objects.all()
+    query = scope.area_q("area_") if scope.see_paths else Q(pk__in=[])
+    if user is not None and user.is_authenticated:
+        query |= Q(worker=user)
+    return Patrol.objects.filter(query)
+
+
+def access_patrol_by_id(user, patrol_id, *, field: str | None = None) -> Patrol:
+    """A patrol the user may see."""
+    pk = _pk(patrol_id)
+    patrol = patrols_for(user).select_related("grid", "worker").filter(pk=pk).first() if pk is not None else None
+    if patrol is None:
+        raise _missing(_("No such patrol."), field)
+    return patrol
+
+
+def access_own_patrol(user, patrol_id, *, field: str | None = None) -> Patrol:
+    """One of the user's own patrols, to add to it (positions, check-ins, findings). Someone else's
+    patrol answers as a missing one: only its worker's phone records it."""
+    pk = _pk(patrol_id)
+    patrol = None
+    if pk is not None and user is not None and user.is_authenticated:
+        patrol = Patrol.objects.select_related("grid").filter(pk=pk, worker=user).first()
+    if patrol is None:
+        raise _missing(_("No such patrol."), field)
+    return patrol
+
+
+def may_end_patrol(user, patrol: Patrol) -> bool:
+    """Its worker, or centre staff (and admins) over its grid: a forgotten patrol is ended for them."""
+    if user is not None and patrol.worker_id == user.pk:
+        return True
+    scope = scope_for(user)
+    return scope.is_admin or any(patrol.area_path.startswith(path) for path in scope.centre_paths)
+
+
+def patrol_grids_for(user) -> QuerySet[Area]:
+    """The grids the user may patrol: those they work in as grid worker or grid leader."""
+    if user is None or not user.is_authenticated:
+        return Area.objects.none()
+    return Area.objects.filter(memberships__user=user, memberships__role__in=GRID_ROLES).distinct()
+
+
+def access_patrol_grid(user, grid_id=None, *, field: str = "grid") -> Area:
+    """The grid a patrol starts in: the one named (among the user's own), else the user's only one."""
+    grids = patrol_grids_for(user)
+    if grid_id in (None, ""):
+        found = list(grids.order_by("code")[:2])
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise NotFound(_("You are not a grid worker of any grid, so there is no grid to patrol."), field=field)
+        raise ActionError(_("Say which of your grids you patrol."), field=field, code="required")
+    pk = _pk(grid_id)
+    grid = grids.filter(pk=pk).first() if pk is not None else None
+    if grid is None:
+        raise _missing(_("No such grid among yours."), field)
+    return grid
+
+
+def access_checkin_building(user, patrol, building_id, *, field: str = "building"):
+    """A building of the registry the worker may see (parties' access module), in the patrol's grid."""
+    from parties.access import access_building_by_id
+
+    building = access_building_by_id(user, building_id, field=field)
+    if building.grid_id != patrol.grid_id:
+        raise _missing(_("No such building."), field)
+    return building

@@ -14,6 +14,7 @@ from cases.models import (
     ExtensionRequest,
     Notification,
 )
+from cases.patrols import CheckIn, Patrol
 from govgrid.admin import ConfigHistoryMixin, ReadOnlyAdmin
 
 
@@ -100,6 +101,14 @@ class ActivationEventInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ["at", "id"]
 
+
+class CheckInInline(admin.TabularInline):
+    model = CheckIn
+    extra = 0
+    can_delete = False
+    fields = ["at", "place", "building", "note", "photo"]
+    readonly_fields = fields
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -113,3 +122,17 @@ class ActivationAdmin(ReadOnlyAdmin):
     list_select_related = ["area", "created_by"]
     search_fields = ["area__name", "area__code", "reason"]
     inlines = [ActivationEventInline]
+
+
+@admin.register(Patrol)
+class PatrolAdmin(ReadOnlyAdmin):
+    """Patrols 巡查, read-only: only cases.actions.patrols changes them."""
+
+    list_display = ["started_at", "worker", "grid", "status", "ended_at", "end_reason", "distance_m", "point_count"]
+    list_filter = ["status", "end_reason"]
+    search_fields = ["worker__username", "grid__code", "grid__name"]
+    list_select_related = ["worker", "grid"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+    exclude = ["track"]
+    inlines = [CheckInInline]

@@ -435,10 +435,11 @@ class Notification(models.Model):
         return f"{self.recipient} · {self.message}"
 
 
-# Emergency mode and sweep tasks (排查任务) live in their own modules; imported here so Django finds
-# their models.
+# Emergency mode, sweep tasks (排查任务) and patrols (巡查) live in their own modules; imported here so
+# Django finds their models.
 from cases.emergency import Activation, ActivationEvent  # noqa: E402, F401
-from cases.sweeps import (  # noqa: E402,F401
+from cases.patrols import CheckIn, Patrol, PatrolFinding, PatrolPoint  # noqa: E402, F401
+from cases.sweeps import (  # noqa: E402, F401
     SweepGrid,
     SweepGridRound,
     SweepPhoto,

@@ -16,6 +16,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from cases import jobs, notifications, outbox
+from cases.actions import patrols as patrol_actions
 from govgrid.tasks import enqueue
 
 RETRY = {
@@ -95,6 +96,12 @@ def reconcile_notifications(window_minutes: int = 120, grace_seconds: int = TRIA
         total += notifications.notify_many(event_ids)
         after = event_ids[-1]
     return total
+
+
+@shared_task(**RETRY)
+def sweep_stale_patrols() -> int:
+    """Every ten minutes (beat): end patrols with no position for hours (PATROL_STALE_HOURS)."""
+    return len(patrol_actions.end_stale_patrols())
 
 
 # The outbox hooks (cases.outbox): actions write events, these send the tasks after commit.

@@ -89,6 +89,10 @@ app.conf.beat_schedule = {
                                                                                       minute=0)},
     # Sweep tasks (排查任务): remind grids not yet done before a round's deadline (once per grid and round).
     "remind-sweep-grids": {"task": "cases.tasks.remind_sweep_grids", "schedule": 300.0, "options": {"expires": 290}},
+
+
+    # Patrols whose phone has sent no position for hours (cases.actions.patrols).
+    "sweep-stale-patrols": {"task": "cases.tasks.sweep_stale_patrols", "schedule": 600.0, "options": {"expires": 590}},
     # Key persons whose visit is past due, each morning before the grid workers start (parties).
     "mark-overdue-visits": {"task": "parties.mark_overdue_visits", "schedule": crontab(hour=6, minute=30),
                             "options": {"queue": "sweeps"}},

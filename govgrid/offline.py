@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 # Bumped when the service worker's caching changes in a way the static URLs inside it don't show.
-SW_VERSION = "1"
+SW_VERSION = "2"
 
 
 def wants_json(request: HttpRequest) -> bool:

@@ -216,6 +216,11 @@ elif MEDIA_STORAGE == "s3":
 else:
     raise ImproperlyConfigured(f"MEDIA_STORAGE={MEDIA_STORAGE!r}: use local or s3.")
 MAX_UPLOAD_PIXELS = env_int("MAX_UPLOAD_PIXELS", 40_000_000, minimum=1)
+# Patrols (cases.actions.patrols): a patrol with no position for this many hours is ended by the sweep.
+PATROL_STALE_HOURS = env_int("PATROL_STALE_HOURS", 4, minimum=1)
+# How often the phone keeps a position while a patrol page is open, and how often it queues what it kept.
+PATROL_POINT_SECONDS = env_int("PATROL_POINT_SECONDS", 15, minimum=1)
+PATROL_BATCH_SECONDS = env_int("PATROL_BATCH_SECONDS", 60, minimum=1)
 STORAGES = {
     "default": MEDIA_STORAGE_BACKEND,
     # Hashed names need `collectstatic` first: production only, so tests and development run without it.
@@ -330,6 +335,7 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "parties.choices.OrganisationKind",
         "HouseholdKindEnum": "parties.choices.HouseholdKind",
         "BuildingRoleKindEnum": "parties.choices.BuildingRoleKind",
+        "PatrolStatusEnum": "cases.patrols.PatrolStatus",
     },
     # Requests and answers get components of their own: a file is sent as binary and answered as a URL,
     # and read-only fields are no part of a request.

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from cases.media import ROUTE as PHOTO_ROUTE
 from cases.media import case_photo
-from cases.pages import sweeps
+from cases.pages import patrols, sweeps
 from govgrid import offline, views
 from govgrid.health import healthz
 from reports import live
@@ -26,6 +26,8 @@ urlpatterns = [
     path("cases/", include("cases.pages.urls")),
     path("m/sweeps/", include(sweeps.worker_urls)),  # sweep tasks 排查任务 on the phone
     path("m/sw.js", offline.service_worker, name="service_worker"),  # the phone's offline queue and pages
+    path("m/patrol/", include((patrols.phone_urls, "patrol"))),  # patrols 巡查: the phone, and the centre's list
+    path("patrols/", include((patrols.desk_urls, "patrols"))),
     path("m/", include("cases.pages.worker")),
     path("", include("parties.urls")),  # /m/grid/… on the phone, /people/… the registry
     path("", include("parties.import_views")),  # /people/import/: residents' import and export page

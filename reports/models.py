@@ -286,6 +286,9 @@ class ScoreRule(models.Model):
         REJECTED_REPORT = "rejected_report", _("report not accepted")
         VISIT_ON_TIME = "visit_on_time", _("key-person visit on time")
         VISIT_LATE = "visit_late", _("key-person visit late")
+        # Patrols 巡查: points per hour patrolled and per kilometre walked (fractions count).
+        PATROL_HOUR = "patrol_hour", _("hour of patrol")
+        PATROL_KM = "patrol_km", _("kilometre of patrol")
 
     deed = models.CharField(_("deed"), max_length=24, choices=Deed.choices, unique=True)
     points = models.DecimalField(_("points"), max_digits=6, decimal_places=2)

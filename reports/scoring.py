@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from cases.choices import Action
 from cases.models import CaseEvent
+from cases.patrol_selectors import patrol_totals
 from grids.choices import GRID_ROLES, Level
 from grids.models import Area, GridProfile, Membership
 from parties.models import Visit
@@ -90,7 +91,8 @@ def worker_scores(town: Area | str, year: int, month: int) -> list[dict[str, Any
     """Grid workers of `town` ranked by points × their coefficient for the month.
 
     Deeds: a report of theirs accepted, a self-resolution, a report-only filing, a verification on or
-    after its deadline, a report of theirs not accepted, a key-person visit on or after its due time.
+    after its deadline, a report of theirs not accepted, a key-person visit on or after its due time,
+    and each hour and kilometre of patrol (巡查).
     Points per deed are ScoreRule rows.
     """
     town = kpis.resolve_area(town)
@@ -119,8 +121,14 @@ def worker_scores(town: Area | str, year: int, month: int) -> list[dict[str, Any
         .values("worker_id").annotate(visit_on_time=Count("id", filter=Q(on_time=True)),
                                       visit_late=Count("id", filter=Q(on_time=False)))
     ]
-    deeds: dict[int, dict[str, int]] = {}
-    for row in [*by_reporter, *by_verifier, *by_visitor]:
+    # Patrols (cases): hours and kilometres of the patrols started this month, in hundredths.
+    by_patroller = [
+        {"worker": worker_id, "patrol_hour": Decimal(str(round(totals["hours"], 2))),
+         "patrol_km": Decimal(str(round(totals["km"], 2)))}
+        for worker_id, totals in patrol_totals(town.path, since, until).items()
+    ]
+    deeds: dict[int, dict[str, int | Decimal]] = {}
+    for row in [*by_reporter, *by_verifier, *by_visitor, *by_patroller]:
         if row["worker"] is None:
             continue
         mine = deeds.setdefault(row["worker"], {})
@@ -141,7 +149,7 @@ def worker_scores(town: Area | str, year: int, month: int) -> list[dict[str, Any
             "user": {"id": user_id, "username": membership.user.username,
                      "name": membership.user.get_full_name() or membership.user.username},
             "grid": {"code": membership.area.code, "name": membership.area.name},
-            "deeds": {deed: counts.get(deed, 0) for deed in ScoreRule.Deed.values},
+            "deeds": {deed: _plain(counts.get(deed, 0)) for deed in ScoreRule.Deed.values},
             "points": float(raw), "coefficient": float(membership.coefficient),
             "score": float((raw * membership.coefficient).quantize(Decimal("0.01"))),
         })
@@ -149,6 +157,11 @@ def worker_scores(town: Area | str, year: int, month: int) -> list[dict[str, Any
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     return rows
+
+
+def _plain(value: int | Decimal) -> int | float:
+    """A deed's count for JSON: whole deeds as ints, hours and kilometres as floats."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def department_scores(area: Area | str, year: int, month: int) -> list[dict[str, Any]]:

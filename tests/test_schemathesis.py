@@ -111,6 +111,15 @@ def world(tiny_city, categories):  # noqa: F811
         Notification.objects.create(recipient=city.g1_worker, event=case.events.first(), case=case, message="新案件")
         Notification.objects.create(recipient=city.admin, event=case.events.first(), case=case, message="新案件")
     city.cases = cases
+    # A patrol under way in grid A-1, with a position, and an ended one (patrols 巡查).
+    from cases.actions.patrols import Fix
+    from govgrid import clock
+
+    ended, _ = actions.start_patrol(worker=city.g3_worker)
+    actions.end_patrol(ended, actor=city.g3_worker)
+    patrol, _ = actions.start_patrol(worker=city.g1_worker)
+    actions.add_points(patrol, actor=city.g1_worker, points=[Fix(113.005, 23.005, clock.now())])
+    city.patrols = [patrol, ended]
     city.tokens = {who: Token.objects.create(user=getattr(city, who)).key for who in ("admin", "g1_worker")}
     return city
 
@@ -130,6 +139,7 @@ def _real_values(city) -> dict[str, list]:
         "extension": list(ExtensionRequest.objects.values_list("pk", flat=True)),
         "centre": [c.pk for c in city.centres.values()],
         "username": ["g1_worker", "g3_worker", "t1_operator"],
+        "patrol": [p.pk for p in city.patrols],
     }
 
 
@@ -154,7 +164,8 @@ def _install_hooks(schema, values: dict[str, list]) -> None:
     def flatmap_path_parameters(context, path_parameters):
         path = context.operation.path
         if "{id}" in path:
-            pool = values["department"] if path.startswith("/api/v1/departments/") else values["case"]
+            pool = (values["department"] if path.startswith("/api/v1/departments/")
+                    else values["patrol"] if path.startswith("/api/v1/patrols/") else values["case"])
             return maybe(path_parameters, "id", pool)
         if "{code}" in path:
             pool = {"areas": values["area_code"], "grids": values["grid_code"],
@@ -169,7 +180,7 @@ def _install_hooks(schema, values: dict[str, list]) -> None:
         return st.just(query)
 
     body_fields = {"master": "case", "lead": "department", "dispatch": "dispatch", "extension": "extension",
-                   "centre": "centre", "verifier": "username", "category": "category_code"}
+                   "centre": "centre", "verifier": "username", "category": "category_code", "patrol": "patrol"}
 
     @schema.hook
     def flatmap_body(context, body):
@@ -192,6 +203,13 @@ DATA_RULES = {
     "end": "a report period is days of 2000-2100, at most two years, ending after it starts",
     "amount": "an amount of time is at least 0.01 (a decimal string cannot carry a minimum)",
     "time_limit": "an amount of time is at least 0.01 (a decimal string cannot carry a minimum)",
+    "points": "a patrol's positions lie near its grid, after its start, not in the future, at a walkable speed",
+    "at": "a patrol's times lie between its start and now",
+    "location": "a check-in lies near the patrol's grid",
+    "place": "a check-in names a place or a building",
+    "grid": "a worker who works in several grids says which one they patrol",
+    "patrol": "a finding's patrol is one of the reporter's own",
+    "date": "a day of the patrol tracks is a real date of the years 1900-2999",
     **{name: "a date-time filter takes years 1900-2999 and UTC offsets within ±14:00"
        for name in ("reported_after", "reported_before", "closed_after", "closed_before", "due_before", "before",
                     "after")},

@@ -14,10 +14,12 @@ from cases.actions.department import feedback_dispatch, request_extension, retur
 from cases.actions.followup import close_case, follow_up
 from cases.actions.intake import add_photos, report_case
 from cases.actions.notifications import mark_notifications_read
+from cases.actions.patrols import add_points, check_in, end_patrol, end_stale_patrols, report_finding, start_patrol
 from cases.actions.verification import assign_verification, verify_case
 
 __all__ = [
-    "CLOCK_FIELDS", "accept_case", "add_photos", "assign_verification", "close_case", "decide_extension",
+    "CLOCK_FIELDS", "accept_case", "add_photos", "add_points", "check_in", "end_patrol", "end_stale_patrols",
+    "report_finding", "start_patrol", "assign_verification", "close_case", "decide_extension",
     "dispatch_case", "escalate_case", "event_recorded", "feedback_dispatch", "follow_up", "hand_down_case",
     "mark_notifications_read", "merge_case", "owning_centre", "reject_case", "report_case", "request_extension",
     "resume_case", "return_dispatch", "sign_dispatch", "supervise_case", "suspend_case", "verify_case",

@@ -131,6 +131,9 @@ class ReportSerializer(serializers.Serializer):
     photos = serializers.ListField(child=serializers.FileField(), required=False, default=list, label=_("photos"))
     after_photos = serializers.ListField(child=serializers.FileField(), required=False, default=list,
                                          label=_("photos after resolving"))
+    patrol = ScopedIdField(choices=lambda user, case: access.patrols_for(user), required=False, allow_null=True,
+                           find=lambda user, case, value: access.access_own_patrol(user, value, field="patrol"),
+                           label=_("patrol (a finding of your own patrol; the channel is then patrol)"))
 
 
 class NoteSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 from cases.api import sweeps, views
 from cases.api.emergency import ActivationViewSet
+from cases.api.patrols import PatrolViewSet
 from govgrid.api import ApiRouter
 
 router = ApiRouter()  # ids in URLs are digits: "abc" or "1e3" is a 404, not a 500
@@ -8,5 +9,6 @@ router.register("cases", views.CaseViewSet, basename="case")
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("sweep-tasks", sweeps.SweepTaskViewSet, basename="sweep-task")
 router.register("activations", ActivationViewSet, basename="activation")
+router.register("patrols", PatrolViewSet, basename="patrol")
 
 urlpatterns = router.urls

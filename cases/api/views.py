@@ -112,13 +112,17 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         serializer = s.ReportSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        case, created = actions.report_case(
-            reporter=request.user, category=data["category"], lon=data["lon"], lat=data["lat"],
-            description=data["description"], address=data.get("address", ""), client_uuid=data.get("client_uuid"),
-            channel=data.get("channel"), urgency=data.get("urgency"), photos=_files(request, "photos"),
-            self_resolve=data["self_resolve"], report_only=data["report_only"],
-            resolution_note=data.get("resolution_note", ""), after_photos=_files(request, "after_photos"),
-        )
+        report = {
+            "category": data["category"], "lon": data["lon"], "lat": data["lat"], "description": data["description"],
+            "address": data.get("address", ""), "client_uuid": data.get("client_uuid"), "channel": data.get("channel"),
+            "urgency": data.get("urgency"), "photos": _files(request, "photos"), "self_resolve": data["self_resolve"],
+            "report_only": data["report_only"], "resolution_note": data.get("resolution_note", ""),
+            "after_photos": _files(request, "after_photos"),
+        }
+        if data.get("patrol") is None:
+            case, created = actions.report_case(reporter=request.user, **report)
+        else:  # a finding of the reporter's patrol (巡查发现): channel patrol, linked to it
+            case, created = actions.report_finding(data["patrol"], actor=request.user, **report)
         # The case as the action returned it (no re-read): intake is the hot path. A repeat of the same
         # client_uuid answers 200 with the case of the first call.
         return Response(s.CaseReceiptSerializer(case).data,

@@ -28,6 +28,7 @@ from cases.choices import OPEN_STATUSES, Status
 from cases.forms import MultipleFileField, MultipleFileInput
 from cases.models import Case, Category, Notification
 from cases.pages.common import ACTIONS_BY_NAME, GRID_SHAPE, case_for_page
+from cases.patrols import Patrol, PatrolStatus
 from cases.selectors import visible_cases
 from cases.uploads import check_upload
 from govgrid.errors import ActionError
@@ -86,6 +87,8 @@ class ReportForm(forms.Form):
     after_photos = MultipleFileField(label=gettext_lazy("photos after resolving"),
                                      widget=MultipleFileInput(attrs=CAMERA))
     client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # A finding of the worker's patrol (巡查): the case is linked to it (cases.actions.report_finding).
+    patrol = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, categories: QuerySet[Category], **kwargs):
         super().__init__(*args, **kwargs)
@@ -177,6 +180,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "recent": recent,
         "open_count": visible_cases(user).filter(reporter=user, status__in=OPEN_STATUSES).count(),
         "sweep_count": open_sweep_count(user),
+        "patrol": Patrol.objects.filter(worker=user, status=PatrolStatus.ACTIVE).only("started_at").first(),
     })
 
 
@@ -218,20 +222,24 @@ def report(request: HttpRequest) -> HttpResponse:
             errors["location"] = [_location_error()]
         status = 400
         if not errors:
+            resolved = data["mode"] == MODE_SELF_RESOLVE
+            report = {
+                "category": data["category"], "lon": data["lon"], "lat": data["lat"],
+                "description": data["description"], "address": data["address"], "client_uuid": data["client_uuid"],
+                "photos": data["photos"], "self_resolve": resolved, "report_only": data["mode"] == MODE_REPORT_ONLY,
+                "resolution_note": data["resolution_note"] if resolved else "",
+                "after_photos": data["after_photos"] if resolved else (),
+            }
             try:
-                case, created = actions.report_case(
-                    reporter=user, category=data["category"], lon=data["lon"], lat=data["lat"],
-                    description=data["description"], address=data["address"], client_uuid=data["client_uuid"],
-                    photos=data["photos"],
-                    self_resolve=data["mode"] == MODE_SELF_RESOLVE, report_only=data["mode"] == MODE_REPORT_ONLY,
-                    resolution_note=data["resolution_note"] if data["mode"] == MODE_SELF_RESOLVE else "",
-                    after_photos=data["after_photos"] if data["mode"] == MODE_SELF_RESOLVE else (),
-                )
+                if data["patrol"]:  # a finding of the worker's patrol (the patrol page's link)
+                    case, created = actions.report_finding(data["patrol"], actor=user, **report)
+                else:
+                    case, created = actions.report_case(reporter=user, **report)
             except ActionError as exc:
                 status = exc.status_code
                 errors[_error_key(exc.field)] = [exc.message]
             else:
-                return _reported(request, case, created)
+                return _reported(request, case, created, patrol=bool(data["patrol"]))
         if _wants_json(request):
             return JsonResponse({"ok": False, "errors": errors}, status=status)
     else:
@@ -254,6 +262,8 @@ def _prefill(request: HttpRequest) -> dict:
     in one more tap (parties.pages.finding_report_url). Nothing is sent until the worker sends it."""
     initial = {name: request.GET[name][:limit] for name, limit in (("description", 2000), ("address", 200))
                if request.GET.get(name)}
+    if request.GET.get("patrol", "").isdigit() and len(request.GET["patrol"]) < 19:  # from the patrol page
+        initial["patrol"] = int(request.GET["patrol"])
     try:
         lon, lat = float(request.GET["lon"]), float(request.GET["lat"])
     except (KeyError, ValueError):
@@ -263,7 +273,7 @@ def _prefill(request: HttpRequest) -> dict:
     return initial
 
 
-def _reported(request: HttpRequest, case: Case, created: bool) -> HttpResponse:
+def _reported(request: HttpRequest, case: Case, created: bool, *, patrol: bool = False) -> HttpResponse:
     if not created:
         text = _("This report had already arrived: case %(number)s.")
     elif case.status == Status.CLOSED:
@@ -273,7 +283,7 @@ def _reported(request: HttpRequest, case: Case, created: bool) -> HttpResponse:
     else:
         text = _("Reported: case %(number)s. The centre will take it from here.")
     messages.success(request, text % {"number": case.number})
-    url = reverse("worker:case", args=[case.pk])
+    url = reverse("patrol:phone") if patrol else reverse("worker:case", args=[case.pk])  # a finding: walk on
     if _wants_json(request):
         return JsonResponse({"ok": True, "url": url, "id": case.pk, "number": case.number, "created": created},
                             status=201 if created else 200)

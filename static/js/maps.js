@@ -31,6 +31,12 @@
   }
 
   window.GovGridMaps = {
+    /* The map's one layer control, made on first use: each optional layer (buildings, patrols) adds
+       itself to it, so the map never shows two controls whatever order their data arrives in. */
+    layers: function (map) {
+      if (!map.govgridLayers) { map.govgridLayers = L.control.layers(null, {}, { collapsed: false }).addTo(map); }
+      return map.govgridLayers;
+    },
     caseMap: function (el, gridsUrl) {
       if (!el) { return; }
       var lon = parseFloat(el.dataset.lon), lat = parseFloat(el.dataset.lat);

@@ -298,7 +298,17 @@
     submit(form, holder);
   }, true);
 
-  window.GovGridQueue = { flush: flush, render: render, items: mine };
+  /* Another script's item (static/js/patrol.js: a batch of track positions): a POST of `fields` to `url`,
+     kept and sent like a form, in the order made. */
+  function add(url, fields, kind, label) {
+    var uuid = newUuid();
+    var item = { uuid: uuid, user: cfg.user, kind: kind, label: label || "", url: url,
+                 fields: fields.concat([["client_uuid", uuid]]), files: [], created: Date.now(), state: "waiting",
+                 message: "" };
+    return put(item).then(render).then(function () { return item; });
+  }
+
+  window.GovGridQueue = { flush: flush, render: render, items: mine, add: add };
 
   /* --- when to send: now, back online, every half minute while something waits --- */
   window.addEventListener("online", function () { flush(); });

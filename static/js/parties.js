@@ -33,9 +33,7 @@
         layer.addLayer(m);
       });
       // Off until asked for: a city's buildings are thousands of dots over the cases (the layer control).
-      var names = {};
-      names[el.dataset.buildingsLabel || "Buildings"] = layer;
-      L.control.layers(null, names, { collapsed: false }).addTo(map);
+      window.GovGridMaps.layers(map).addOverlay(layer, el.dataset.buildingsLabel || "Buildings");
       el.dataset.buildings = String(data.features.length);
       el.dispatchEvent(new CustomEvent("govgrid:buildings"));
     }).catch(function (err) { console.error("buildings: " + (err && err.stack || err)); });

@@ -12,6 +12,7 @@ var PRECACHE = [
   "{% static 'css/govgrid.css' %}", "{% static 'css/parties.css' %}", "{% static 'js/govgrid.js' %}",
   "{% static 'js/offline.js' %}", "{% static 'js/report.js' %}", "{% static 'js/maps.js' %}",
   "{% static 'js/address.js' %}", "{% static 'js/parties.js' %}", "{% static 'vendor/htmx/htmx.min.js' %}",
+  "{% static 'js/patrol.js' %}", "{% static 'css/patrols.css' %}",
   "{% static 'vendor/leaflet/leaflet.js' %}", "{% static 'vendor/leaflet/leaflet.css' %}"
 ];
 var STATIC_PREFIX = "{% get_static_prefix %}";

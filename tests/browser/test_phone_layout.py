@@ -166,6 +166,9 @@ def test_grid_worker_pages_on_a_phone(live_server, phone, tiny_city, categories)
     pages.check(f"/m/cases/{to_verify.pk}/", primary=(".verify .actions button[type=submit]",))
     pages.check("/m/grid/")
     pages.check("/cases/notifications/")
+    pages.check("/m/patrol/", primary=("#start-patrol",))
+    actions.start_patrol(worker=tiny_city.g1_worker)
+    pages.check("/m/patrol/", primary=("#patrol-finding", "#checkin-submit", "#end-patrol"))
     pages.assert_fine()
 
 
@@ -185,6 +188,8 @@ def test_centre_pages_on_a_phone(live_server, phone, tiny_city, categories):
     pages.check("/cases/map/")
     pages.check("/people/")
     pages.check("/people/residents/")
+    actions.start_patrol(worker=tiny_city.g1_worker)
+    pages.check("/patrols/", primary=("#patrolling tbody tr",), desktop=True)
     pages.assert_fine()
 
 
