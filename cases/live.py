@@ -56,3 +56,39 @@ def publish_case_event(sender, *, event: CaseEvent, case: Case, **kwargs) -> Non
         data["light"] = (event.payload or {}).get("to", case.light)
         data["stage"] = (event.payload or {}).get("stage", "")
     live.publish(kind, case.area_path, data)
+
+
+# --- emergency mode, sweep tasks and patrols on the live channel ---------------------------------------
+
+
+def activation_data(activation, *, state: str) -> dict[str, Any]:
+    """``state``: on, changed or off. The numeral and the area's code and name; no reason text."""
+    from cases.choices import EmergencyLevel
+
+    return {"id": activation.pk, "level": EmergencyLevel(activation.level).name, "state": state,
+            "area": activation.area.code, "place": activation.area.name}
+
+
+def publish_activation(activation, *, state: str) -> None:
+    live.publish("activation", activation.area_path, activation_data(activation, state=state))
+
+
+def publish_sweep_progress(task, round_date=None) -> None:
+    """The task's figures for its current round, to the screens over the task's area."""
+    from cases import sweep_progress
+
+    live.publish("sweep_progress", task.area_path, sweep_progress.live_figures(task, round_date))
+
+
+def patrol_data(patrol, *, state: str, point=None) -> dict[str, Any]:
+    """``state``: started, moved or stopped; the worker by id only (the screen names nobody)."""
+    grid = patrol.grid
+    data: dict[str, Any] = {"id": patrol.pk, "state": state, "grid": grid.code, "place": grid.name,
+                            "worker": patrol.worker_id}
+    if point is not None:
+        data["lon"], data["lat"] = round(point.x, 6), round(point.y, 6)
+    return data
+
+
+def publish_patrol(patrol, *, state: str, point=None) -> None:
+    live.publish("patrol", patrol.area_path, patrol_data(patrol, state=state, point=point))

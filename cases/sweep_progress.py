@@ -158,3 +158,23 @@ def grid_targets(task: SweepTask, grid: Area, *, round_date: date | None = None,
             state = TargetState.SILENT if overdue else TargetState.WAITING
         rows.append(TargetRow(target=target, state=state, report=report))
     return rows
+
+
+_TOTALS_SQL = """
+SELECT coalesce(sum(g.targets), 0)::int, coalesce(sum(r.done), 0)::int, coalesce(sum(r.late), 0)::int
+FROM cases_sweepgrid g
+LEFT JOIN cases_sweepgridround r ON r.sweep_grid_id = g.id AND r.round_date = %(round)s
+WHERE g.task_id = %(task)s AND g.area_path LIKE %(prefix)s
+"""
+
+
+def live_figures(task: SweepTask, round_date: date | None = None, *, under: str | None = None) -> dict:
+    """The task's figures for a round under ``under`` (default: the whole task), as the live channel
+    sends them (govgrid.live, kind ``sweep_progress``): one aggregate over the task's grid counters."""
+    round_date = round_date or task.round_for(clock.now())
+    root = under if under and under.startswith(task.area_path) else task.area_path
+    with connection.cursor() as cursor:
+        cursor.execute(_TOTALS_SQL, {"round": round_date, "task": task.pk, "prefix": _like(root)})
+        total, done, late = cursor.fetchone()
+    return {"id": task.pk, "title": task.title[:80], "done": done, "late": late, "total": total,
+            "round": round_date.isoformat()}

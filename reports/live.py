@@ -38,6 +38,7 @@ from django.views.decorators.http import require_GET
 
 from cases.access import cases_for, live_paths_for
 from cases.choices import OPEN_STATUSES, Action, Light, Status
+from cases.emergency import ancestor_paths
 from cases.models import Case, Category
 from govgrid import live
 from govgrid.errors import NotFound
@@ -49,6 +50,7 @@ log = logging.getLogger("govgrid.live")
 
 MAP_CASES = 500  # the newest open cases drawn when the page opens; new ones are added as they come
 FEED_SIZE = 30
+STANDING = 20  # activations and sweep tasks shown when the page opens (the newest; more come by the stream)
 PING_SECONDS = 15  # a comment line this often keeps proxies from closing a quiet stream and finds gone clients
 READ_COUNT = 200
 
@@ -98,6 +100,33 @@ def map_cases(user, area: Area) -> list[dict]:
     return [{"id": pk, "number": f"{reported:%Y%m%d}-{pk:06d}", "status": status, "light": light,
              "category": category, "lon": round(point.x, 6), "lat": round(point.y, 6)}
             for pk, reported, status, light, category, point in rows]
+
+
+def standing(user, area: Area) -> list[dict]:
+    """What is in force when the screen opens, as the stream describes it: the activations over or
+    under the area, its open sweep tasks with their figures for the area, and the patrols under way at
+    their latest positions (the stream then moves them)."""
+    from cases import access
+    from cases import live as cases_live
+    from cases.patrol_selectors import patrolling_now
+    from cases.patrols import PatrolPoint
+    from cases.sweep_progress import live_figures
+    from cases.sweeps import SweepStatus
+    from govgrid import clock
+
+    at = clock.now()
+    events = [{"kind": "activation", **cases_live.activation_data(a, state="on")}
+              for a in access.activations_for(user).active(at).intersecting([area.path])
+              .select_related("area").order_by("level", "-starts_at")[:STANDING]]
+    tasks = access.sweep_tasks_for(user).filter(status=SweepStatus.OPEN).filter(
+        Q(area_path__startswith=area.path) | Q(area_path__in=ancestor_paths(area.path))).order_by("-pk")
+    events += [{"kind": "sweep_progress", **live_figures(task, under=area.path)} for task in tasks[:STANDING]]
+    patrols = list(patrolling_now(user).filter(area_path__startswith=area.path)[:MAP_CASES])
+    latest = {p.patrol_id: p.point for p in PatrolPoint.objects.filter(patrol__in=patrols)
+              .order_by("patrol_id", "-recorded_at").distinct("patrol_id").only("patrol_id", "point")}
+    events += [{"kind": "patrol", **cases_live.patrol_data(p, state="moved", point=latest.get(p.pk))}
+               for p in patrols]
+    return events
 
 
 def _labels() -> dict:
@@ -168,6 +197,7 @@ def screen(request: HttpRequest) -> HttpResponse:
         "counters_url": f"{reverse('live_counters')}?area={area.code}",
         "map_url": f"{reverse('reports:map_json')}?{urlencode({'area': area.code, 'range': 'today'})}",
         "live_data": {"cases": map_cases(request.user, area), "recent": live.recent(paths, FEED_SIZE),
+                      "standing": standing(request.user, area),
                       "labels": _labels(), "words": _words()},
     }
     response = render(request, "reports/live.html", context)

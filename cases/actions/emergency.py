@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases import access, pipeline
+from cases import access, live, pipeline
 from cases.actions._base import now, require_text
 from cases.actions.clocks import move_to_centre
 from cases.announcements import announce
@@ -77,6 +77,8 @@ def _log(activation: Activation, change: str, actor, *, old_level=None, new_leve
     from cases.context import forget_banners
 
     transaction.on_commit(forget_banners)
+    off = change in (ActivationChange.OFF, ActivationChange.EXPIRED)
+    live.publish_activation(activation, state="off" if off else "on" if change == ActivationChange.ON else "changed")
     return event
 
 

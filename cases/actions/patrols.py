@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from cases import access
+from cases import access, live
 from cases.actions._base import now
 from cases.actions.intake import report_case
 from cases.choices import Channel
@@ -108,6 +108,7 @@ def start_patrol(*, worker, grid=None, client_uuid=None) -> tuple[Patrol, bool]:
         if existing is not None and client_uuid is not None:
             return existing, False
         raise Conflict(_("You are already on a patrol: end it first."), code="already_patrolling") from None
+    live.publish_patrol(patrol, state="started")
     return patrol, True
 
 
@@ -208,6 +209,9 @@ def add_points(patrol: Patrol | int, *, actor, points: Sequence[Fix]) -> int:
         with connection.cursor() as cursor:
             cursor.execute(_REBUILD_TRACK, [patrol.pk, patrol.pk])
             (after,) = cursor.fetchone()
+        if after > before and patrol.is_active:  # the screens move the patrol to its latest position
+            latest = max(fixes, key=lambda f: f.at)
+            live.publish_patrol(patrol, state="moved", point=Point(latest.lon, latest.lat, srid=4326))
     return after - before
 
 
@@ -282,6 +286,7 @@ def end_patrol(patrol: Patrol | int, *, actor, at: datetime | None = None) -> Pa
         Patrol.objects.filter(pk=patrol.pk, status=PatrolStatus.ACTIVE).update(
             status=PatrolStatus.ENDED, ended_at=end, end_reason=reason)
         patrol.refresh_from_db()
+        live.publish_patrol(patrol, state="stopped")
     return patrol
 
 
@@ -297,5 +302,7 @@ def end_stale_patrols(*, at: datetime | None = None) -> list[int]:
         Patrol.objects.filter(pk__in=ids, status=PatrolStatus.ACTIVE).update(
             status=PatrolStatus.ENDED, ended_at=Coalesce("last_point_at", "started_at"),
             end_reason=EndReason.STALE)
+        for patrol in Patrol.objects.filter(pk__in=ids).select_related("grid").defer("track", "grid__boundary"):
+            live.publish_patrol(patrol, state="stopped")
     return ids
 

@@ -13,12 +13,16 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from cases import live as cases_live
 from cases import pipeline
 from cases.actions._base import check_files, now, require_text
 from cases.actions.intake import report_case
+from cases.announcements import announce
 from cases.models import Category
 from cases.sweeps import (
     MAX_LABEL,
@@ -35,7 +39,7 @@ from cases.sweeps import (
 )
 from cases.uploads import prepare_upload
 from govgrid.errors import ActionError, Conflict, NotFound
-from grids.choices import Level
+from grids.choices import GRID_ROLES, Level
 from grids.models import Area, Centre
 from parties.choices import HouseUse
 
@@ -178,7 +182,11 @@ def create_sweep_task(
             """, [task.pk])
     task.target_count = count
     task.save(update_fields=["target_count"])
-    # notify: announce new sweep task
+    # Everyone who walks a grid of the subtree is told once (in-app; e-mail/SMS when configured).
+    announce(area, key=f"sweep:{task.pk}", message=gettext_lazy("New sweep task: %(title)s (%(place)s)"),
+             params={"title": task.title[:80], "place": area.name},
+             url=reverse("worker_sweeps:task", args=[task.pk]), roles=list(GRID_ROLES))
+    cases_live.publish_sweep_progress(task)
     return task
 
 
@@ -356,6 +364,7 @@ def _count(task: SweepTask, grid_id: int, round_date: date, *, reported: int, la
             "round": round_date, "task": task.pk, "grid": grid_id, "done": 0 if late else reported,
             "late": reported if late else 0, "zero": reported if zero else 0, "findings": reported if finding else 0,
         })
+    cases_live.publish_sweep_progress(task, round_date)  # the command screens' progress, after commit
 
 
 @transaction.atomic

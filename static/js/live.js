@@ -123,7 +123,7 @@
     while (feed.children.length > FEED_MAX) { feed.removeChild(feed.lastChild); }
   }
 
-  /* --- sweeps, patrols, activations: rendered empty until those parts publish --- */
+  /* --- sweeps, patrols, activations: what stands when the page opens (data.standing), then the stream --- */
   function row(listId, id, build) {
     var list = document.getElementById(listId), key = listId + "-" + id;
     var empty = list.querySelector(".lv-empty");
@@ -210,6 +210,11 @@
     }
     addToFeed(ev, fresh);
   }
+  // What is in force when the page opened (activations, sweep tasks, patrols), then the recent feed.
+  (data.standing || []).forEach(function (ev) {
+    if (ev.kind === "activation") { activation(ev); } else if (ev.kind === "sweep_progress") { sweep(ev); }
+    else if (ev.kind === "patrol") { patrol(ev); }
+  });
   data.recent.slice().reverse().forEach(function (ev) { handle(ev, false); });
   // The feed was filled oldest first at the bottom: put the newest on top.
   Array.prototype.slice.call(feed.children).reverse().forEach(function (li) { feed.appendChild(li); });
