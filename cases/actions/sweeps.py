@@ -400,10 +400,12 @@ def due_soon(at: datetime, before: timedelta) -> list[tuple[SweepTask, date]]:
 @transaction.atomic
 def remind_sweep_grids(*, at: datetime | None = None, before: timedelta) -> int:
     """Write a reminder for every grid with targets not yet reported in a round due within
-    ``before``; once per task, round and grid (a retried beat task writes nothing new)."""
+    ``before``, and tell the grid's workers (a notification); once per task, round and grid (a retried
+    beat task writes and tells nothing new)."""
     at = at or now()
     written = 0
     for task, round_date in due_soon(at, before):
+        due = timezone.localtime(task.deadline_of(round_date))
         with connection.cursor() as cursor:
             cursor.execute(
                 """
@@ -413,10 +415,18 @@ def remind_sweep_grids(*, at: datetime | None = None, before: timedelta) -> int:
                 LEFT JOIN cases_sweepgridround r ON r.sweep_grid_id = g.id AND r.round_date = %s
                 WHERE g.task_id = %s AND g.targets > coalesce(r.done + r.late, 0)
                 ON CONFLICT (task_id, round_date, grid_id) DO NOTHING
+                RETURNING grid_id, remaining
                 """,
                 [round_date, at, round_date, task.pk],
             )
-            written += cursor.rowcount
+            reminded = cursor.fetchall()
+        written += len(reminded)
+        grids = Area.objects.in_bulk([grid_id for grid_id, _remaining in reminded])
+        for grid_id, remaining in reminded:
+            announce(grids[grid_id], key=f"sweep-remind:{task.pk}:{round_date:%Y%m%d}:{grid_id}",
+                     message=gettext_lazy("Sweep task %(title)s is due at %(due)s: %(left)s not reported yet"),
+                     params={"title": task.title[:80], "due": f"{due:%m-%d %H:%M}", "left": remaining},
+                     url=reverse("worker_sweeps:task", args=[task.pk]), roles=list(GRID_ROLES))
     return written
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from cases.actions import emergency, patrols, sweeps
@@ -20,6 +21,7 @@ from cases.actions.patrols import Fix
 from cases.models import Notification
 from cases.tasks import announce_batch
 from govgrid import live
+from grids.models import Membership
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 6, 8, 9, 0, tzinfo=SH)  # a Monday morning
@@ -112,3 +114,24 @@ def test_the_command_screen_hears_activations_sweep_progress_and_patrols(tiny_ci
         assert heard("activation")[-1]["state"] == "off"
         page = client.get(reverse("live_screen"), {"area": city.town1.code}).content.decode()
         assert f'"id": {patrol.pk}' not in page.split('"standing"')[1].split('"labels"')[0]
+
+
+def test_a_reminder_before_the_deadline_tells_the_workers_of_the_grids_not_done(tiny_city, announced,
+                                                                                django_capture_on_commit_callbacks):
+    city = tiny_city
+    with time_machine.travel(T0, tick=False):
+        task = grid_task(city)
+        sweeps.report_sweep_target(actor=city.g1_worker, task=task, target=task.targets.get(grid=city.g1),
+                                   answers={"f1": 1})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweeps.remind_sweep_grids(at=T0 + timedelta(hours=23), before=timedelta(hours=2)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweeps.remind_sweep_grids(at=T0 + timedelta(hours=23, minutes=30), before=timedelta(hours=2)) == 0
+    reminders = [spec for spec in announced if spec["key"].startswith(f"sweep-remind:{task.pk}:")]
+    assert [spec["path"] for spec in reminders] == [city.g2.path]  # grid one had reported
+    assert reminders[0]["params"]["left"] == 1
+    worker = get_user_model().objects.create_user("g2_walker", password="x")
+    Membership.objects.create(user=worker, role="grid_worker", area=city.g2)
+    announce_batch(reminders[0])
+    told = Notification.objects.filter(key=reminders[0]["key"])
+    assert list(told.values_list("recipient__username", flat=True)) == ["g2_walker"]
