@@ -411,3 +411,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} · {self.message}"
+
+
+# Disputes and mediation live in their own module; imported here so the app registers them.
+from cases.disputes import (  # noqa: E402, F401
+    Agreement,
+    DisputeDetails,
+    DisputeParty,
+    DisputeVisit,
+    FollowUp,
+    MediationSession,
+    Mediator,
+    Referral,
+    ResolutionCentre,
+    ScreeningReport,
+    VisitDepartment,
+)

@@ -75,6 +75,21 @@ def _extension_department(event, case) -> set[int]:
     return _handlers(case.dispatches.filter(pk=dispatch_id).values_list("department_id", flat=True))
 
 
+def _dispute_mediators(case, centre_id=None) -> set[int]:
+    from cases.disputes import DisputeDetails, Mediator
+
+    if centre_id is None:
+        centre_id = DisputeDetails.objects.filter(pk=case.pk).values_list("centre_id", flat=True).first()
+    return set(Mediator.objects.filter(centre_id=centre_id, is_active=True, user__is_active=True)
+               .values_list("user_id", flat=True)) if centre_id else set()
+
+
+def _dispute_leader(case) -> set[int]:
+    from cases.disputes import DisputeDetails
+
+    return set(DisputeDetails.objects.filter(pk=case.pk, leader__isnull=False).values_list("leader_id", flat=True))
+
+
 # The audiences the pipeline table names in its rows' ``notify`` (cases.pipeline.RULES).
 AUDIENCES = {
     "centre": lambda event, case: _centre_staff(case),
@@ -90,6 +105,12 @@ AUDIENCES = {
         _handlers(_live_departments(case)) if event.to_status == "in_progress" else set()),
     "live_handlers": lambda event, case: _handlers(_live_departments(case)),
     "stage_owner": _stage_owner,
+    # disputes (cases.disputes)
+    "dispute_leader": lambda event, case: {(event.payload or {}).get("leader")} - {None},
+    "dispute_leader_on_major": lambda event, case: (
+        _dispute_leader(case) if (event.payload or {}).get("risk_level") == "major" else set()),
+    "dispute_centre": lambda event, case: _dispute_mediators(case, (event.payload or {}).get("to_centre")),
+    "dispute_team": lambda event, case: _dispute_leader(case) | _dispute_mediators(case),
 }
 
 
