@@ -255,6 +255,9 @@ class DisputeParty(models.Model):
                                     name="dispute_party_organisation_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_role_display()} {self.party}"
+
     @property
     def party(self):
         return self.resident or self.organisation
@@ -278,6 +281,9 @@ class MediationSession(models.Model):
         verbose_name_plural = _("mediation sessions")
         ordering = ["held_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.held_at:%Y-%m-%d} {self.get_result_display()}"
+
 
 class Agreement(models.Model):
     """调解协议: the terms, how and by when they are performed, and the court's confirmation (司法确认)."""
@@ -294,6 +300,9 @@ class Agreement(models.Model):
     class Meta:
         verbose_name = _("mediation agreement")
         verbose_name_plural = _("mediation agreements")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_performance_display()} {self.perform_by}"
 
 
 class FollowUp(models.Model):
@@ -313,6 +322,9 @@ class FollowUp(models.Model):
         verbose_name_plural = _("follow-ups on agreements")
         ordering = ["due_on", "id"]
         indexes = [models.Index(fields=["due_on"], condition=Q(done_at__isnull=True), name="dispute_follow_up_due")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.due_on}"
 
 
 class Referral(models.Model):
@@ -338,6 +350,9 @@ class Referral(models.Model):
                                    name="referral_to_centre_names_it"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.get_target_display()}"
+
 
 class DisputeVisit(models.Model):
     """One of the five visits (五诊) recorded on a dispute."""
@@ -358,6 +373,9 @@ class DisputeVisit(models.Model):
         indexes = [models.Index(fields=["next_due_on"], condition=Q(next_due_on__isnull=False),
                                 name="dispute_visit_next_due")]
 
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_kind_display()} {self.visited_at:%Y-%m-%d}"
+
 
 class VisitDepartment(models.Model):
     """会诊: a department at a joint consultation and the part it takes."""
@@ -371,6 +389,9 @@ class VisitDepartment(models.Model):
         verbose_name = _("department at a joint consultation")
         verbose_name_plural = _("departments at joint consultations")
         constraints = [models.UniqueConstraint(fields=["visit", "department"], name="visit_department_once")]
+
+    def __str__(self) -> str:
+        return f"{self.visit_id} {self.department_id}: {self.part}"
 
 
 class ScreeningReport(models.Model):
@@ -393,3 +414,6 @@ class ScreeningReport(models.Model):
         constraints = [models.UniqueConstraint(fields=["grid", "month"], name="screening_once_per_grid_month")]
         indexes = [models.Index(fields=["month", "area_path"], opclasses=["date_ops", "text_pattern_ops"],
                                 name="screening_month_path")]
+
+    def __str__(self) -> str:
+        return f"{self.grid_id} {self.month:%Y-%m}"
