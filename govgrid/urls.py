@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("parties.import_views")),  # /people/import/: residents' import and export page
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
+    path("disputes/", include("cases.pages.disputes")),
     path("reports/", include("reports.urls")),
     path("healthz", healthz, name="healthz"),
     path("csp-report/", views.csp_report, name="csp_report"),
