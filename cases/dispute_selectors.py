@@ -67,32 +67,36 @@ class Coverage:
         return self.reported / self.grids if self.grids else None
 
 
-def screening_coverage(user, month: dt.date, *, level: int = Level.TOWN) -> list[Coverage]:
-    """Per area at ``level`` within the user's scope: grids, grids that reported this month's screening,
-    and how many of those were zero reports. Two grouped queries, whatever the number of grids."""
-    scope = scope_for(user)
-    month = first_of_month(month)
-    areas = list(Area.objects.filter(scope.area_q(), level=level).order_by("path"))
+def coverage_for(areas: list[Area], month: dt.date, grids_q: Q | None = None) -> list[Coverage]:
+    """Per area (all of one level: their paths have one length): its grids (within ``grids_q``), the grids
+    that reported the month's screening, and how many of those were zero reports. Two grouped queries,
+    whatever the number of grids."""
     if not areas:
         return []
+    from django.db.models.functions import Left
+
+    month = first_of_month(month)
     under = Q()
     for area in areas:
         under |= Q(path__startswith=area.path)
-    grid_paths = Area.objects.filter(under, level=Level.GRID).filter(scope.area_q())
-    grids = defaultdict(int)
-    reported, zero = defaultdict(int), defaultdict(int)
+    grids_in = Area.objects.filter(under, level=Level.GRID).filter(grids_q or Q())
     length = len(areas[0].path)
-    # The area's path is a prefix of its grids' paths, all areas of a level having paths of one length.
-    from django.db.models.functions import Left
-
-    for row in grid_paths.annotate(prefix=Left("path", length)).values("prefix").annotate(n=Count("pk")):
-        grids[row["prefix"]] = row["n"]
-    reports = (ScreeningReport.objects.filter(month=month, grid__in=grid_paths)
+    grids = {row["prefix"]: row["n"] for row in grids_in.annotate(prefix=Left("path", length)).values("prefix")
+             .annotate(n=Count("pk"))}
+    reported, zero = defaultdict(int), defaultdict(int)
+    reports = (ScreeningReport.objects.filter(month=month, grid__in=grids_in)
                .annotate(prefix=Left("area_path", length)).values("prefix")
                .annotate(n=Count("pk"), zero=Count("pk", filter=Q(is_zero=True))))
     for row in reports:
         reported[row["prefix"]], zero[row["prefix"]] = row["n"], row["zero"]
-    return [Coverage(area, grids[area.path], reported[area.path], zero[area.path]) for area in areas]
+    return [Coverage(area, grids.get(area.path, 0), reported[area.path], zero[area.path]) for area in areas]
+
+
+def screening_coverage(user, month: dt.date, *, level: int = Level.TOWN) -> list[Coverage]:
+    """Coverage per area at ``level`` within the user's scope (grids reported / grids)."""
+    scope = scope_for(user)
+    areas = list(Area.objects.filter(scope.area_q(), level=level).order_by("path").defer("boundary"))
+    return coverage_for(areas, month, scope.area_q())
 
 
 @dataclass(frozen=True)
@@ -107,27 +111,54 @@ class Resolution:
         return self.resolved / self.accepted if self.accepted else None
 
 
+def _resolution(base: QuerySet[DisputeDetails]) -> dict[str, list[Resolution]]:
+    """One grouped query by (type, centre level); the totals by type, by level and overall are its sums."""
+    from cases.disputes import DisputeType
+
+    resolved = Count("pk", filter=Q(stage=DisputeStage.RESOLVED))
+    by_type: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_level: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for row in base.values("dispute_type", "centre__area__level").annotate(n=Count("pk"), resolved=resolved) \
+            .order_by():
+        for bucket in (by_type[row["dispute_type"]], by_level[row["centre__area__level"]]):
+            bucket[0] += row["n"]
+            bucket[1] += row["resolved"]
+    accepted, done = sum(v[0] for v in by_type.values()), sum(v[1] for v in by_type.values())
+    return {
+        "by_type": [Resolution(key, str(DisputeType(key).label), *by_type[key]) for key in sorted(by_type)],
+        "by_level": [Resolution(str(key), str(Level(key).label), *by_level[key]) for key in sorted(by_level)],
+        "total": [Resolution("all", "", accepted, done)],
+    }
+
+
 def resolution_rates(user, start: dt.datetime, end: dt.datetime) -> dict[str, list[Resolution]]:
     """化解率 = disputes resolved by mediation / disputes accepted (registered), for disputes registered
     in [start, end) within the user's scope, by dispute type and by the level of the centre mediating
     them. One grouped query each."""
-    from cases.disputes import DisputeType
+    return _resolution(visible_dispute_details(user).filter(opened_at__gte=start, opened_at__lt=end))
 
-    base = visible_dispute_details(user).filter(opened_at__gte=start, opened_at__lt=end)
-    resolved = Count("pk", filter=Q(stage=DisputeStage.RESOLVED))
-    by_type = [
-        Resolution(row["dispute_type"], str(DisputeType(row["dispute_type"]).label), row["n"], row["resolved"])
-        for row in base.values("dispute_type").annotate(n=Count("pk"), resolved=resolved).order_by("dispute_type")
-    ]
-    by_level = [
-        Resolution(str(row["centre__area__level"]), str(Level(row["centre__area__level"]).label), row["n"],
-                   row["resolved"])
-        for row in base.values("centre__area__level").annotate(n=Count("pk"), resolved=resolved)
-        .order_by("centre__area__level")
-    ]
-    total = base.aggregate(n=Count("pk"), resolved=resolved)
-    return {"by_type": by_type, "by_level": by_level,
-            "total": [Resolution("all", "", total["n"], total["resolved"])]}
+
+def area_figures(area: Area, start: dt.date, end: dt.date) -> dict:
+    """The dispute figures of an area over [start, end] (local days) for the dashboard and the monthly
+    safety report: screening coverage of the month ``end`` falls in (the area and its child areas),
+    and the resolution rate of the disputes registered in the period, by type and level. The area is the
+    reader's (reports.dashboard.report_area checked it)."""
+    from django.utils import timezone
+
+    zone = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    month = first_of_month(end)
+    children = list(Area.objects.filter(parent=area).order_by("path").defer("boundary")) if area.level < Level.GRID \
+        else []
+    base = DisputeDetails.objects.filter(case__area_path__startswith=area.path, opened_at__gte=since,
+                                         opened_at__lt=until)
+    if children:  # the area's coverage is its children's sum (every grid lies under one child)
+        rows = coverage_for(children, month)
+        coverage = Coverage(area, sum(r.grids for r in rows), sum(r.reported for r in rows), sum(r.zero for r in rows))
+    else:
+        rows, coverage = [], coverage_for([area], month)[0]
+    return {"month": month, "coverage": coverage, "children": rows, **_resolution(base)}
 
 
 def board(user, centre=None) -> dict:
