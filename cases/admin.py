@@ -80,3 +80,6 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "recipient", "message", "read_at"]
     list_select_related = ["recipient"]
     show_full_result_count = False
+
+
+import cases.dispute_admin  # noqa: E402, F401 (disputes: resolution centres, mediators, screening)

@@ -109,3 +109,12 @@ def _enqueue_notifications(event_ids: list[int]) -> None:
 @outbox.on_report
 def _enqueue_triage(case_id: int) -> None:
     enqueue(triage_case, case_id)
+
+
+@shared_task(**RETRY)
+def remind_disputes_due() -> int:
+    """Each morning (beat): a reminder on every dispute with a follow-up on its agreement or a 复诊 visit
+    due (cases.actions.disputes.remind_disputes_due; once per follow-up and visit, so a rerun adds none)."""
+    from cases.actions.disputes import remind_disputes_due as remind
+
+    return remind()

@@ -78,6 +78,9 @@ app.conf.beat_schedule = {
     # The previous month's safety report 平安报表 of every town, on the 1st after the night's rebuild.
     "monthly-reports": {"task": "reports.exports.monthly_reports", "schedule": crontab(day_of_month=1, hour=6,
                                                                                       minute=0)},
+    # Disputes: follow-ups on agreements and 复诊 visits due, each morning (cases.actions.disputes).
+    "remind-disputes-due": {"task": "cases.tasks.remind_disputes_due", "schedule": crontab(hour=7, minute=0),
+                            "options": {"queue": "sweeps"}},
     # Key persons whose visit is past due, each morning before the grid workers start (parties).
     "mark-overdue-visits": {"task": "parties.mark_overdue_visits", "schedule": crontab(hour=6, minute=30),
                             "options": {"queue": "sweeps"}},

@@ -268,8 +268,9 @@ def record_agreement(case: Case | int, *, actor, terms: str, performance: str, p
     perform_by = _date(perform_by, "perform_by")
     if signed_on > _today():
         raise ActionError(_("The agreement cannot be signed in the future."), field="signed_on")
-    if perform_by < signed_on:
-        raise ActionError(_("The agreement is performed on or after the day it is signed."), field="perform_by")
+    if not signed_on <= perform_by <= signed_on + dt.timedelta(days=3660):
+        raise ActionError(_("The agreement is performed on or after the day it is signed, within ten years."),
+                          field="perform_by")
     agreement = Agreement.objects.create(case=case, terms=terms, performance=performance, perform_by=perform_by,
                                          signed_on=signed_on)
     dues = follow_up_dates(signed_on, perform_by, performance)
@@ -449,7 +450,8 @@ def record_visit(case: Case | int, *, actor, kind: str, note: str = "", visited_
     if kind == VisitKind.LEADER and (actor is None or details.leader_id != actor.pk):
         raise ActionError(_("A leader's visit is recorded by the dispute's leader in charge."), field="kind")
     next_due = _date(next_due_on, "next_due_on", required=False)
-    if next_due is not None and (kind != VisitKind.FOLLOW_UP or next_due <= _today()):
+    if next_due is not None and (kind != VisitKind.FOLLOW_UP or not _today() < next_due
+                                 <= _today() + dt.timedelta(days=3660)):
         raise ActionError(_("Only a follow-up visit sets when the next is due, after today."), field="next_due_on")
     if kind == VisitKind.FOLLOW_UP:  # the new schedule replaces the one before
         DisputeVisit.objects.filter(case=case, next_due_on__isnull=False).update(next_due_on=None)

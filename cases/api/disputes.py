@@ -9,6 +9,7 @@ phone numbers are always the masked text (parties.pii).
 
 from __future__ import annotations
 
+import django_filters
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -25,6 +26,7 @@ from cases.disputes import (
     DisputeDetails,
     DisputeParty,
     DisputeSource,
+    DisputeStage,
     DisputeType,
     DisputeVisit,
     FollowUp,
@@ -42,6 +44,7 @@ from cases.disputes import (
 from govgrid.errors import NotFound
 from govgrid.openapi import BlankChoicesMixin
 from govgrid.parsers import API_PARSERS
+from grids.api.filters import StrictBooleanFilter
 
 # --- what is read --------------------------------------------------------------------------------
 
@@ -305,22 +308,33 @@ def detail_queryset(queryset):
     )
 
 
+class DisputeFilterSet(django_filters.FilterSet):
+    stage = django_filters.MultipleChoiceFilter(choices=DisputeStage.choices, distinct=False)
+    risk_level = django_filters.MultipleChoiceFilter(choices=RiskLevel.choices, distinct=False)
+    dispute_type = django_filters.MultipleChoiceFilter(choices=DisputeType.choices, distinct=False)
+    source = django_filters.MultipleChoiceFilter(choices=DisputeSource.choices, distinct=False)
+    centre = django_filters.NumberFilter(field_name="centre_id", label=_("resolution centre id"))
+    mine = StrictBooleanFilter(method="filter_mine", label=_("I am the leader in charge (专诊)"))
+
+    class Meta:
+        model = DisputeDetails
+        fields = []
+
+    def filter_mine(self, queryset, name, value):
+        user = self.request.user
+        return queryset.filter(leader=user) if value else queryset.exclude(leader=user)
+
+
 class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Disputes (矛盾纠纷) in your scope, or mediated at your centre, or led by you, by case id.
     POST to /{case id}/<action>/ takes a row of the pipeline table's dispute family."""
 
     ordering = "-opened_at"
     parser_classes = API_PARSERS
-    lookup_field = "pk"
+    filterset_class = DisputeFilterSet
 
     def get_queryset(self):
         queryset = DisputeDetails.objects.filter(case__in=visible_disputes(self.request.user).values("pk"))
-        for name in ("stage", "risk_level", "dispute_type", "centre"):
-            value = self.request.query_params.get(name)
-            if value:
-                queryset = queryset.filter(**{name: value}) if name != "centre" or value.isdigit() else queryset.none()
-        if self.request.query_params.get("mine") == "1":
-            queryset = queryset.filter(leader=self.request.user)
         return detail_queryset(queryset) if self.action == "retrieve" else queryset.select_related(
             "case__category", "case__grid", "centre", "leader")
 
