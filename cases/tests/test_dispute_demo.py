@@ -1,0 +1,24 @@
+"""The demo seeding's disputes: every stage, through the real actions, with screening reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cases import demo_disputes
+from cases.choices import Status
+from cases.disputes import DisputeDetails, Mediator, ResolutionCentre, ScreeningReport
+from cases.models import Case
+from cases.tests.dispute_helpers import MONDAY
+
+
+def test_the_demo_has_disputes_at_every_stage(tiny_city, mediation):
+    now = MONDAY + dt.timedelta(days=27)
+    stages = demo_disputes.generate(30, seed=7, now=now)
+    assert sum(stages.values()) >= 25
+    found = set(DisputeDetails.objects.values_list("stage", flat=True))
+    assert found >= {"mediating", "agreed", "resolved", "failed", "referred", "concluded"}, found
+    assert Case.objects.filter(status=Status.ACCEPTED, category__code__startswith="07").exists()  # waiting
+    assert Case.objects.filter(status=Status.CLOSED, dispute__stage="resolved").exists()
+    assert DisputeDetails.objects.filter(leader__isnull=False).exists()
+    assert ResolutionCentre.objects.count() == 3 and Mediator.objects.filter(user=tiny_city.t1_operator).exists()
+    assert ScreeningReport.objects.filter(month=dt.date(2026, 3, 1)).exists()
