@@ -76,10 +76,14 @@ def test_board_leaders_list_ledger_and_english(tiny_city, mediation, client):
     assert case.number not in client.get(reverse("disputes:board")).content.decode()
     assert len(list(load_workbook(io.BytesIO(client.get(reverse("disputes:ledger")).content)).active.rows)) == 1
     client.force_login(m.district_official)
-    mine = client.get(reverse("disputes:mine"), HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    mine = client.get(reverse("disputes:mine"))
     html = mine.content.decode()
     assert mine.status_code == 200 and reverse("disputes:detail", args=[case.pk]) in html
     assert "My disputes" in html
+    client.cookies["django_language"] = "zh-hans"
+    chinese = client.get(reverse("disputes:mine")).content.decode()
+    assert "我的包案纠纷" in chinese and "My disputes" not in chinese
     client.force_login(city.city_official)
     assert reverse("disputes:detail", args=[case.pk]) not in client.get(reverse("disputes:mine")).content.decode()
 
@@ -90,8 +94,9 @@ def test_the_phone_screening_form_zero_report_in_one_tap(tiny_city, mediation, c
     client.force_login(city.g1_worker)
     url = reverse("disputes:screening")
     with clock.at(MONDAY + dt.timedelta(days=2)):
-        page = client.get(url)
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
         assert page.status_code == 200 and case.number in page.content.decode()
+        assert "零报告：本月未发现纠纷" in page.content.decode()
         assert client.post(url, {"grid": city.g1.code}).status_code == 400  # nothing ticked, no zero report
         assert client.post(url, {"grid": city.g1.code, "zero": "1"}).status_code == 302
         assert ScreeningReport.objects.get(grid=city.g1).is_zero
