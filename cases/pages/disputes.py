@@ -268,7 +268,7 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
 
 app_name = "disputes"
 urlpatterns = [
-    path("", dispute_board, name="board"),
+    path("", dispute_board, name="index"),
     path("mine/", my_disputes, name="mine"),
     path("screening/", screening, name="screening"),
     path("ledger.xlsx", ledger_xlsx, name="ledger"),

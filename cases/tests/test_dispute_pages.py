@@ -63,9 +63,9 @@ def test_board_leaders_list_ledger_and_english(tiny_city, mediation, client):
     with clock.at(MONDAY + dt.timedelta(hours=1)):
         d.assign_leader(case.pk, actor=city.t1_operator, leader="district_official")
     client.force_login(city.t1_operator)
-    board = client.get(reverse("disputes:board"))
+    board = client.get(reverse("disputes:index"))
     assert board.status_code == 200 and case.number in board.content.decode()
-    assert client.get(reverse("disputes:board"), {"stage": "mediating", "risk": "high"}).status_code == 200
+    assert client.get(reverse("disputes:index"), {"stage": "mediating", "risk": "high"}).status_code == 200
     ledger = client.get(reverse("disputes:ledger"))
     from openpyxl import load_workbook
 
@@ -73,7 +73,7 @@ def test_board_leaders_list_ledger_and_english(tiny_city, mediation, client):
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2 and rows[1][0] == case.number
     client.force_login(city.t2_operator)
-    assert case.number not in client.get(reverse("disputes:board")).content.decode()
+    assert case.number not in client.get(reverse("disputes:index")).content.decode()
     assert len(list(load_workbook(io.BytesIO(client.get(reverse("disputes:ledger")).content)).active.rows)) == 1
     client.force_login(m.district_official)
     client.cookies["django_language"] = "en"
