@@ -133,6 +133,7 @@ def _play(rng, target, grid, worker, category, centres, staff, leaders, now) -> 
                                                                                   "petition"]),
                        people_involved=people, amount=rng.choice([None, 3000, 12000, 85000]),
                        petitions=rng.choice([0, 0, 0, 1, 2]), violence_threatened=rng.random() < 0.08)
+    _parties(rng, case, grid, category, operator, step)
     mediators = list(Mediator.objects.filter(centre=town_rc).select_related("user"))
     if not mediators:
         return case
@@ -203,6 +204,26 @@ def _play(rng, target, grid, worker, category, centres, staff, leaders, now) -> 
             d.record_visit(case.pk, actor=worker, kind="follow_up", note="回访双方，关系平稳",
                            next_due_on=timezone.localdate(now) + timedelta(days=rng.randint(3, 30)))
     return case
+
+
+def _parties(rng, case, grid, category, operator, step) -> None:
+    """The grid's own residents (and, for a labour or property dispute, an organisation) as the parties."""
+    from parties.models import Organisation, Resident
+
+    residents = list(Resident.objects.filter(grid=grid, moved_out_on__isnull=True).order_by("pk")[:40])
+    chosen = rng.sample(residents, min(2, len(residents)))
+    roles = ["applicant", "respondent"]
+    if category.code in ("0703", "0704"):
+        organisation = Organisation.objects.filter(grid=grid).order_by("pk").first()
+        if organisation is not None:
+            chosen = chosen[:1] + [organisation]
+    for party, role in zip(chosen, roles, strict=False):
+        kind = "organisation" if isinstance(party, Organisation) else "resident"
+        try:
+            with clock.at(step(1)):
+                d.add_party(case.pk, actor=operator, role=role, **{kind: party.pk})
+        except ActionError:
+            continue
 
 
 def _screen(rng, workers, found, now) -> None:

@@ -6,12 +6,21 @@ import datetime as dt
 
 from cases import demo_disputes
 from cases.choices import Status
-from cases.disputes import DisputeDetails, Mediator, ResolutionCentre, ScreeningReport
+from cases.disputes import DisputeDetails, DisputeParty, Mediator, ResolutionCentre, ScreeningReport
 from cases.models import Case
 from cases.tests.dispute_helpers import MONDAY
 
 
 def test_the_demo_has_disputes_at_every_stage(tiny_city, mediation):
+    from django.contrib.gis.geos import Point
+
+    from parties import actions as party_actions
+
+    building = party_actions.create_building(actor=None, grid=tiny_city.g1, number="1",
+                                             point=Point(113.005, 23.005, srid=4326))
+    for name in ("张三", "李四", "王五"):
+        party_actions.create_resident(actor=None, name=name, grid=tiny_city.g1,
+                                      house=party_actions.create_house(actor=None, building=building, room=name))
     now = MONDAY + dt.timedelta(days=27)
     stages = demo_disputes.generate(30, seed=7, now=now)
     assert sum(stages.values()) >= 25
@@ -21,4 +30,5 @@ def test_the_demo_has_disputes_at_every_stage(tiny_city, mediation):
     assert Case.objects.filter(status=Status.CLOSED, dispute__stage="resolved").exists()
     assert DisputeDetails.objects.filter(leader__isnull=False).exists()
     assert ResolutionCentre.objects.count() == 3 and Mediator.objects.filter(user=tiny_city.t1_operator).exists()
+    assert DisputeParty.objects.filter(case__grid=tiny_city.g1).exists()
     assert ScreeningReport.objects.filter(month=dt.date(2026, 3, 1)).exists()
