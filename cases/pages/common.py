@@ -279,7 +279,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
             .order_by("-created_at", "-id"))
     page = Paginator(rows, 30).get_page(request.GET.get("page"))
     page.object_list = notification_texts(list(page.object_list))  # in the reader's language
-    return render(request, "cases/notifications.html", {"page": page})
+    # A dispute's notices open the dispute page (its mediators and leader may not reach the case page).
+    dispute_actions = {rule.event for rule in pipeline.RULES if rule.family == "dispute"}
+    return render(request, "cases/notifications.html", {"page": page, "dispute_actions": dispute_actions})
 
 
 @login_required

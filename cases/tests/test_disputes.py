@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from cases import actions, pipeline
 from cases.actions import disputes as d
@@ -178,7 +179,7 @@ def test_the_risk_rule_raises_the_level_and_says_why(tiny_city, mediation, setti
             d.assess_dispute_risk(case.pk, actor=m.lawyer, people_involved=0)
 
 
-def test_reminders_for_follow_ups_and_follow_up_visits_due(tiny_city, mediation):
+def test_reminders_for_follow_ups_and_follow_up_visits_due(tiny_city, mediation, client):
     city, m = tiny_city, mediation
     case = registered(city, m)
     with clock.at(MONDAY + dt.timedelta(hours=1)):
@@ -195,6 +196,10 @@ def test_reminders_for_follow_ups_and_follow_up_visits_due(tiny_city, mediation)
     notify(event.pk)
     told = set(Notification.objects.filter(event=event).values_list("recipient__username", flat=True))
     assert told == {"district_official", "lawyer", "mediator"}
+    client.force_login(m.lawyer)  # the notice opens the dispute page, which the lawyer reaches
+    html = client.get(reverse("cases:notifications")).content.decode()
+    assert reverse("disputes:detail", args=[case.pk]) in html
+    assert client.get(reverse("disputes:detail", args=[case.pk])).status_code == 200
 
 
 def test_screening_coverage_and_the_resolution_rate_by_hand(tiny_city, mediation):
