@@ -22,14 +22,13 @@ from grids.models import Area
 from grids.scope import scope_for
 
 
-def dispute_scope_q(user, prefix: str = "") -> Q:
-    """Cases (reached by ``prefix``, e.g. ``"case__"``) the user sees as disputes."""
+def dispute_scope_q(user) -> Q:
+    """Cases the user sees as disputes: the cases they see, and the disputes their centre mediates or
+    they lead."""
     query = case_scope_q(user)
-    if prefix:
-        query = Q(**{f"{prefix}pk__in": Case.objects.filter(query).values("pk")}) if query else Q()
-    if user.is_authenticated and query:
+    if user.is_authenticated and query:  # an empty Q is everything already (an admin)
         centres = Mediator.objects.filter(user=user, is_active=True).values("centre_id")
-        query |= Q(**{f"{prefix}dispute__centre__in": centres}) | Q(**{f"{prefix}dispute__leader": user})
+        query |= Q(dispute__centre__in=centres) | Q(dispute__leader=user)
     return query
 
 

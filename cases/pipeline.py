@@ -260,8 +260,10 @@ RULES: tuple[Rule, ...] = (
     Rule("mark_failure", gettext_lazy("Mediation failed"), Action.MARK_FAILURE, (Status.IN_PROGRESS,),
          (Actor.CENTRE, Actor.MEDIATOR), requires=("reason",), guards=("mediating",), notify=("centre",),
          style="danger", family="dispute"),
+    # Referred out (litigation, arbitration, petition) every clock stops; to another centre they run on.
     Rule("refer_dispute", gettext_lazy("Refer the dispute"), Action.REFER_DISPUTE, (Status.IN_PROGRESS,),
-         (Actor.CENTRE, Actor.MEDIATOR), requires=("target", "reason"), guards=("mediating",),
+         (Actor.CENTRE, Actor.MEDIATOR), clocks={ALL: Clock.STOP}, requires=("target", "reason"),
+         guards=("mediating",),
          notify=("dispute_centre",), family="dispute"),
     Rule("referral_result", gettext_lazy("Record the referral's result"), Action.REFERRAL_RESULT,
          (Status.IN_PROGRESS,), (Actor.CENTRE, Actor.MEDIATOR), to=Status.VERIFIED, clocks={ALL: Clock.STOP},
