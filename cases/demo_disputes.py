@@ -63,8 +63,10 @@ def _nearest(case: Case, centres: dict[int, ResolutionCentre], level: int) -> Re
     return next((rc for rc in centres.values() if rc.area.code in codes and rc.area.level == level), None)
 
 
-def generate(count: int = 36, *, seed: int = 2026, now: datetime | None = None) -> dict[str, int]:
-    """Play ``count`` disputes to every stage; returns how many ended in each dispute stage."""
+def generate(count: int = 36, *, seed: int = 2026, now: datetime | None = None,
+             targets: list[str] | None = None) -> dict[str, int]:
+    """Play ``count`` disputes to every stage (or one to each of ``targets``); returns how many were
+    played to each target."""
     rng = random.Random(seed)
     now = now or timezone.now()
     centres = resolution_centres()
@@ -86,8 +88,8 @@ def generate(count: int = 36, *, seed: int = 2026, now: datetime | None = None) 
     grids = rng.sample(grids, min(len(grids), 12))  # a few grids with disputes: the rest send zero reports
     found: dict[int, list[int]] = defaultdict(list)
     stages: dict[str, int] = defaultdict(int)
-    for _n in range(count):
-        target = rng.choices([t for t, _ in STAGES], weights=[w for _, w in STAGES])[0]
+    targets = targets or rng.choices([t for t, _ in STAGES], weights=[w for _, w in STAGES], k=count)
+    for target in targets:
         grid = rng.choice(grids)
         try:
             case = _play(rng, target, grid, rng.choice(workers[grid.pk]), rng.choice(leaves), centres, staff,
