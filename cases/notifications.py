@@ -64,6 +64,8 @@ def _stage_owner(event, case) -> set[int]:
         return _centre_staff(case)
     if stage in (Stage.SIGN, Stage.HANDLE):
         users = _handlers(_live_departments(case))
+        if stage == Stage.HANDLE and case.category.code.startswith("07"):  # a dispute: its mediators handle it
+            users |= _dispute_mediators(case)
         return users | _centre_staff(case) if payload.get("to") == "red" else users
     if stage == Stage.VERIFY:
         return {case.verifier_id} if case.verifier_id else _centre_staff(case)

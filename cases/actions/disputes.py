@@ -143,10 +143,9 @@ def open_dispute(case: Case | int, *, actor, centre, source: str, dispute_type: 
     _apply_risk(details)
     details.save()
     limit = deadlines.category_limit(case.category)
-    case.status, case.dispatched_at = Status.IN_PROGRESS, at
-    case.handle_due_at = limit.due_from(at)
+    case.status, case.handle_due_at = Status.IN_PROGRESS, limit.due_from(at)
     start_stage(case, Stage.HANDLE, start=at, due=case.handle_due_at, natural=limit.natural, at=at)
-    save(case, "status", "dispatched_at", "handle_due_at", *CLOCK_FIELDS)
+    save(case, "status", "handle_due_at", *CLOCK_FIELDS)
     record(case, Action.OPEN_DISPUTE, actor, from_status=Status.ACCEPTED, to_status=Status.IN_PROGRESS, note=note,
            payload={"centre": centre.pk, "dispute_type": dispute_type, "source": source,
                     "risk_level": details.risk_level, "risk_reasons": details.risk_reasons,

@@ -143,7 +143,7 @@ class DisputeDetailSerializer(DisputeSerializer):
 
     @extend_schema_field(AgreementSerializer(allow_null=True))
     def get_agreement(self, details) -> dict | None:
-        agreement = pipeline._agreement(details.case)
+        agreement = getattr(details.case, "agreement", None)
         return AgreementSerializer(agreement).data if agreement else None
 
 

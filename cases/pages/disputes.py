@@ -129,7 +129,7 @@ def _dispute_context(case: Case) -> dict:
         "risk_reasons": [reasons.get(r, r) for r in (details.risk_reasons if details else [])],
         "parties": DisputeParty.objects.filter(case=case).select_related("resident", "organisation"),
         "sessions": case.mediation_sessions.prefetch_related("mediators"),
-        "agreement": pipeline._agreement(case),
+        "agreement": getattr(case, "agreement", None),
         "follow_ups": case.dispute_follow_ups.all(),
         "referrals": case.dispute_referrals.select_related("from_centre", "to_centre"),
         "visits": DisputeVisit.objects.filter(case=case).select_related("visitor")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from cases import actions, pipeline
@@ -20,7 +21,7 @@ from cases.disputes import (
     ScreeningReport,
 )
 from cases.models import Case, Notification
-from cases.notifications import notify
+from cases.notifications import notify, recipients
 from cases.tests.dispute_helpers import G1, G3, MONDAY, registered
 from govgrid import clock
 from govgrid.errors import ActionError, Conflict, Forbidden, NotFound
@@ -191,6 +192,13 @@ def test_reminders_for_follow_ups_and_follow_up_visits_due(tiny_city, mediation,
     with clock.at(MONDAY + dt.timedelta(days=9)):
         assert d.remind_disputes_due() == 1
         assert d.remind_disputes_due() == 0  # once per follow-up and visit
+    # The handling clock's light goes to the dispute's mediators too (no department handles a dispute).
+    from cases import jobs
+
+    jobs.sweep_deadlines(now=MONDAY + dt.timedelta(days=9))
+    light = case.events.filter(action=Action.LIGHT).last()
+    assert light is not None and {"lawyer", "mediator"} <= {
+        get_user_model().objects.get(pk=pk).username for pk in recipients(light)}
     event = case.events.get(action=Action.DISPUTE_REMINDER)
     assert event.payload == {"follow_ups": ["2026-03-09"], "visits": ["2026-03-05"]}
     notify(event.pk)
