@@ -319,6 +319,11 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "parties.choices.OrganisationKind",
         "HouseholdKindEnum": "parties.choices.HouseholdKind",
         "BuildingRoleKindEnum": "parties.choices.BuildingRoleKind",
+        "CaseStageEnum": "cases.choices.Stage",
+        "DisputeStageEnum": "cases.disputes.DisputeStage",
+        "DisputeRiskLevelEnum": "cases.disputes.RiskLevel",
+        "DisputePartyRoleEnum": "cases.disputes.PartyRole",
+        "DisputeVisitKindEnum": "cases.disputes.VisitKind",
     },
     # Requests and answers get components of their own: a file is sent as binary and answered as a URL,
     # and read-only fields are no part of a request.

@@ -49,7 +49,7 @@ from grids.api.filters import StrictBooleanFilter
 # --- what is read --------------------------------------------------------------------------------
 
 
-class PartySerializer(serializers.ModelSerializer):
+class DisputePartySerializer(serializers.ModelSerializer):
     """A party with masked numbers: ``id_number`` and ``phone`` are the masked text, never the whole."""
 
     kind = serializers.SerializerMethodField()
@@ -71,7 +71,7 @@ class PartySerializer(serializers.ModelSerializer):
         return party.resident.phone_masked if party.resident_id else party.organisation.contact_phone_masked
 
 
-class SessionSerializer(serializers.ModelSerializer):
+class MediationSessionSerializer(serializers.ModelSerializer):
     mediators = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
 
     class Meta:
@@ -89,19 +89,19 @@ class AgreementSerializer(serializers.Serializer):
     confirmation_granted_on = serializers.DateField(allow_null=True)
 
 
-class FollowUpOutSerializer(serializers.ModelSerializer):
+class DisputeFollowUpSerializer(serializers.ModelSerializer):
     class Meta:
         model = FollowUp
         fields = ["id", "due_on", "done_at", "held", "note"]
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class DisputeReferralSerializer(serializers.ModelSerializer):
     class Meta:
         model = Referral
         fields = ["id", "target", "from_centre", "to_centre", "reason", "referred_at", "result", "result_at"]
 
 
-class VisitSerializer(serializers.ModelSerializer):
+class DisputeVisitSerializer(serializers.ModelSerializer):
     visitor = serializers.SlugRelatedField(slug_field="username", read_only=True)
     departments = serializers.SerializerMethodField()
 
@@ -130,12 +130,12 @@ class DisputeSerializer(BlankChoicesMixin, serializers.ModelSerializer):
 
 
 class DisputeDetailSerializer(DisputeSerializer):
-    parties = PartySerializer(source="case.dispute_parties", many=True, read_only=True)
-    sessions = SessionSerializer(source="case.mediation_sessions", many=True, read_only=True)
+    parties = DisputePartySerializer(source="case.dispute_parties", many=True, read_only=True)
+    sessions = MediationSessionSerializer(source="case.mediation_sessions", many=True, read_only=True)
     agreement = serializers.SerializerMethodField()
-    follow_ups = FollowUpOutSerializer(source="case.dispute_follow_ups", many=True, read_only=True)
-    referrals = ReferralSerializer(source="case.dispute_referrals", many=True, read_only=True)
-    visits = VisitSerializer(source="case.dispute_visits", many=True, read_only=True)
+    follow_ups = DisputeFollowUpSerializer(source="case.dispute_follow_ups", many=True, read_only=True)
+    referrals = DisputeReferralSerializer(source="case.dispute_referrals", many=True, read_only=True)
+    visits = DisputeVisitSerializer(source="case.dispute_visits", many=True, read_only=True)
 
     class Meta(DisputeSerializer.Meta):
         fields = [*DisputeSerializer.Meta.fields, "parties", "sessions", "agreement", "follow_ups", "referrals",
