@@ -11,10 +11,11 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case as SqlCase
+from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
 
-from cases.choices import Status
-from cases.disputes import DisputeDetails, DisputeStage, Mediator, ScreeningReport
+from cases.choices import OPEN_STATUSES, Status
+from cases.disputes import RISK_RANK, DisputeDetails, DisputeStage, Mediator, ScreeningReport
 from cases.models import Case
 from cases.selectors import case_scope_q
 from grids.choices import Level
@@ -43,8 +44,12 @@ def visible_dispute_details(user) -> QuerySet[DisputeDetails]:
 
 def led_by(user) -> QuerySet[DisputeDetails]:
     """专诊: the disputes the user is the leader in charge of (their own list)."""
+    rank = SqlCase(*[When(risk_level=level, then=Value(n)) for level, n in RISK_RANK.items()],
+                 default=Value(0), output_field=IntegerField())
+    open_first = SqlCase(When(case__status__in=OPEN_STATUSES, then=Value(0)), default=Value(1),
+                       output_field=IntegerField())
     return (DisputeDetails.objects.filter(leader=user).select_related("case__category", "case__grid", "centre")
-            .order_by("stage", "-risk_level", "-opened_at"))
+            .annotate(open_first=open_first, risk_rank=rank).order_by("open_first", "-risk_rank", "-opened_at"))
 
 
 def first_of_month(day: dt.date) -> dt.date:
