@@ -418,3 +418,83 @@ def access_checkin_building(user, patrol, building_id, *, field: str = "building
     if building.grid_id != patrol.grid_id:
         raise _missing(_("No such building."), field)
     return building
+
+
+# --- disputes (cases.disputes) ------------------------------------------------------------------------
+
+
+def access_dispute_case_by_id(user, case_id, *, field: str | None = None) -> Case:
+    """A case the user may reach as a dispute: any case they see (an accepted case of the dispute family
+    is registered as a dispute from here), or a dispute they mediate or lead."""
+    from cases.dispute_selectors import dispute_scope_q
+
+    pk = _pk(case_id)
+    case = None
+    if pk is not None:
+        case = (Case.objects.filter(dispute_scope_q(user)).select_related("category", "centre__area", "grid")
+                .prefetch_related(Prefetch("dispatches", queryset=Dispatch.objects.prefetch_related("extensions")))
+                .filter(pk=pk).first())
+    if case is None:
+        raise _missing(_("No such case."), field)
+    return case
+
+
+def resolution_centres_for(case: Case) -> QuerySet:
+    """The resolution centres that may mediate the case: those of the areas above its grid."""
+    from cases.disputes import ResolutionCentre
+
+    codes = case.area_path.rstrip("/").split("/")
+    return ResolutionCentre.objects.filter(area__code__in=codes).select_related("area")
+
+
+def access_resolution_centre(user, case: Case, centre_id, *, field: str = "centre"):
+    pk = _pk(centre_id)
+    centre = resolution_centres_for(case).filter(pk=pk).first() if pk is not None else None
+    if centre is None:
+        raise _missing(_("No such resolution centre for this case's area."), field)
+    return centre
+
+
+def mediators_for(centre) -> QuerySet:
+    """Who may be named as mediators of a session: the active mediators of the centre."""
+    return get_user_model().objects.filter(
+        is_active=True, mediator_posts__centre=centre, mediator_posts__is_active=True).distinct()
+
+
+def access_mediator(user, centre, username, *, field: str = "mediators"):
+    found = None
+    if isinstance(username, str) and username and "\x00" not in username:
+        found = mediators_for(centre).filter(username=username).first()
+    if found is None:
+        raise _missing(_("No such mediator at this resolution centre."), field)
+    return found
+
+
+def leaders_for(case: Case) -> QuerySet:
+    """Who may be named the dispute's leader in charge (专诊): officials and centre leads over its area."""
+    from grids.choices import Role
+
+    codes = case.area_path.rstrip("/").split("/")
+    return get_user_model().objects.filter(
+        is_active=True, memberships__role__in=[Role.OFFICIAL, Role.CENTRE_LEAD], memberships__area__code__in=codes,
+    ).distinct()
+
+
+def access_leader(user, case: Case, username, *, field: str = "leader"):
+    found = None
+    if isinstance(username, str) and username and "\x00" not in username:
+        found = leaders_for(case).filter(username=username).first()
+    if found is None:
+        raise _missing(_("No such official or centre lead over this case's area."), field)
+    return found
+
+
+def access_joint_department(user, case: Case, department_id, *, field: str = "departments") -> Department:
+    """A department taking part in a joint consultation (会诊): active, serving the case's area."""
+    codes = case.area_path.rstrip("/").split("/")
+    pk = _pk(department_id)
+    department = (Department.objects.filter(is_active=True, area__code__in=codes, pk=pk).first()
+                  if pk is not None else None)
+    if department is None:
+        raise _missing(_("No such department for this case's area."), field)
+    return department

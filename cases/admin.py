@@ -136,3 +136,6 @@ class PatrolAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     exclude = ["track"]
     inlines = [CheckInInline]
+
+
+import cases.dispute_admin  # noqa: E402, F401 (disputes: resolution centres, mediators, screening)

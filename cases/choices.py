@@ -131,6 +131,22 @@ class Action(models.TextChoices):
     LIGHT = "light", _("deadline light changed")
     ATTACH = "attach", _("photo added")
     REPLAN = "replan", _("deadlines re-planned (emergency mode)")
+    # Disputes and mediation (cases.disputes): rows of the pipeline table's "dispute" family.
+    OPEN_DISPUTE = "open_dispute", _("dispute registered")
+    ASSESS_RISK = "assess_risk", _("dispute risk assessed")
+    ADD_PARTY = "add_party", _("party added")
+    HOLD_SESSION = "hold_session", _("mediation session held")
+    RECORD_AGREEMENT = "record_agreement", _("agreement recorded")
+    REQUEST_CONFIRMATION = "request_confirmation", _("judicial confirmation requested")
+    GRANT_CONFIRMATION = "grant_confirmation", _("judicial confirmation granted")
+    RECORD_FOLLOW_UP = "record_follow_up", _("agreement followed up")
+    MARK_SUCCESS = "mark_success", _("mediation succeeded")
+    MARK_FAILURE = "mark_failure", _("mediation failed")
+    REFER_DISPUTE = "refer_dispute", _("dispute referred")
+    REFERRAL_RESULT = "referral_result", _("referral result recorded")
+    RECORD_VISIT = "record_visit", _("dispute visit recorded")
+    ASSIGN_LEADER = "assign_leader", _("leader assigned")
+    DISPUTE_REMINDER = "dispute_reminder", _("dispute reminder")
 
 
 class EmergencyLevel(models.IntegerChoices):

@@ -121,6 +121,10 @@ def generate(count: int = 300, *, seed: int = 2026, now: datetime | None = None,
             continue
         if case is not None:
             made.append(case)
+    from cases import demo_disputes
+
+    # Disputes at every stage, their centres and mediators, and this month's screening (cases.demo_disputes).
+    demo_disputes.generate(max(6, count // 8), seed=seed, now=now)
     jobs.sweep_deadlines(now=now)
     totals: dict[str, int] = defaultdict(int)
     for status in Case.objects.values_list("status", flat=True):

@@ -435,8 +435,21 @@ class Notification(models.Model):
         return f"{self.recipient} · {self.message}"
 
 
-# Emergency mode, sweep tasks (排查任务) and patrols (巡查) live in their own modules; imported here so
-# Django finds their models.
+# Emergency mode, sweep tasks (排查任务), patrols (巡查) and disputes (矛盾纠纷) live in their own modules;
+# imported here so Django finds their models.
+from cases.disputes import (  # noqa: E402, F401
+    Agreement,
+    DisputeDetails,
+    DisputeParty,
+    DisputeVisit,
+    FollowUp,
+    MediationSession,
+    Mediator,
+    Referral,
+    ResolutionCentre,
+    ScreeningReport,
+    VisitDepartment,
+)
 from cases.emergency import Activation, ActivationEvent  # noqa: E402, F401
 from cases.patrols import CheckIn, Patrol, PatrolFinding, PatrolPoint  # noqa: E402, F401
 from cases.sweeps import (  # noqa: E402, F401

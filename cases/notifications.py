@@ -6,6 +6,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -64,6 +65,8 @@ def _stage_owner(event, case) -> set[int]:
         return _centre_staff(case)
     if stage in (Stage.SIGN, Stage.HANDLE):
         users = _handlers(_live_departments(case))
+        if stage == Stage.HANDLE and case.category.code.startswith("07"):  # a dispute: its mediators handle it
+            users |= _dispute_mediators(case)
         return users | _centre_staff(case) if payload.get("to") == "red" else users
     if stage == Stage.VERIFY:
         return {case.verifier_id} if case.verifier_id else _centre_staff(case)
@@ -73,6 +76,21 @@ def _stage_owner(event, case) -> set[int]:
 def _extension_department(event, case) -> set[int]:
     dispatch_id = (event.payload or {}).get("dispatch")
     return _handlers(case.dispatches.filter(pk=dispatch_id).values_list("department_id", flat=True))
+
+
+def _dispute_mediators(case, centre_id=None) -> set[int]:
+    from cases.disputes import DisputeDetails, Mediator
+
+    if centre_id is None:
+        centre_id = DisputeDetails.objects.filter(pk=case.pk).values_list("centre_id", flat=True).first()
+    return set(Mediator.objects.filter(centre_id=centre_id, is_active=True, user__is_active=True)
+               .values_list("user_id", flat=True)) if centre_id else set()
+
+
+def _dispute_leader(case) -> set[int]:
+    from cases.disputes import DisputeDetails
+
+    return set(DisputeDetails.objects.filter(pk=case.pk, leader__isnull=False).values_list("leader_id", flat=True))
 
 
 # The audiences the pipeline table names in its rows' ``notify`` (cases.pipeline.RULES).
@@ -90,6 +108,12 @@ AUDIENCES = {
         _handlers(_live_departments(case)) if event.to_status == "in_progress" else set()),
     "live_handlers": lambda event, case: _handlers(_live_departments(case)),
     "stage_owner": _stage_owner,
+    # disputes (cases.disputes)
+    "dispute_leader": lambda event, case: {(event.payload or {}).get("leader")} - {None},
+    "dispute_leader_on_major": lambda event, case: (
+        _dispute_leader(case) if (event.payload or {}).get("risk_level") == "major" else set()),
+    "dispute_centre": lambda event, case: _dispute_mediators(case, (event.payload or {}).get("to_centre")),
+    "dispute_team": lambda event, case: _dispute_leader(case) | _dispute_mediators(case),
 }
 
 
@@ -131,8 +155,6 @@ def stored_message(event: CaseEvent) -> str:
 def texts(notifications) -> list:
     """Notifications with ``text`` in the reader's language, from their events (read with
     ``select_related("event__case__category")``); the stored message when the event says nothing."""
-    from django.urls import reverse
-
     for notification in notifications:
         if notification.event_id:
             notification.text = message(notification.event)
@@ -142,9 +164,19 @@ def texts(notifications) -> list:
             notification.text = render({"template": notification.template, "params": notification.params})[:300]
         else:
             notification.text = notification.message
-        notification.link = notification.url or (
-            reverse("cases:detail", args=[notification.case_id]) if notification.case_id else "")
+        notification.link = notification.url or case_link(notification)
     return notifications
+
+
+def case_link(notification) -> str:
+    """Where a case's notice leads: the case page; a dispute's notice, the dispute page (its mediators
+    and leader may not reach the case page)."""
+    if not notification.case_id:
+        return ""
+    dispute = {rule.event for rule in pipeline.RULES if rule.family == "dispute"}
+    if notification.event_id and notification.event.action in dispute:
+        return reverse("disputes:detail", args=[notification.case_id])
+    return reverse("cases:detail", args=[notification.case_id])
 
 
 def notify(event_id: int) -> int:

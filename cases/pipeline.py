@@ -66,6 +66,9 @@ class Actor(StrEnum):
     VERIFIER = "verifier"  # the verifier assigned to the case
     REPORTER = "reporter"  # the case's own reporter
     SYSTEM = "system"  # sweeps and tasks (actor None)
+    MEDIATOR = "mediator"  # a mediator of the resolution centre mediating the dispute
+    LEADER = "leader"  # the dispute's leader in charge (专诊, 包保领导)
+    GRID = "grid"  # a grid worker or leader of the case's grid
 
 
 class Clock(StrEnum):
@@ -103,6 +106,7 @@ class Rule:
     notify: tuple[str, ...] = ()
     style: str = ""  # how the page shows its button: primary, danger or plain
     system: bool = False  # a system job, not offered on a page or the API
+    family: str = ""  # "dispute": a row of the dispute pages and API (cases.disputes), not the case page's
 
     @property
     def on_dispatch(self) -> bool:
@@ -132,6 +136,8 @@ ACTOR_LABELS = {
     Actor.CENTRE: "centre staff of the owning centre (or above)", Actor.OFFICIAL: "an official over the area",
     Actor.HANDLER: "a handler of the dispatched department", Actor.VERIFIER: "the assigned verifier",
     Actor.REPORTER: "the reporter", Actor.SYSTEM: "the system",
+    Actor.MEDIATOR: "a mediator of the dispute's resolution centre", Actor.LEADER: "the dispute's leader in charge",
+    Actor.GRID: "a grid worker of the case's grid",
 }
 
 OPEN = tuple(OPEN_STATUSES)
@@ -230,6 +236,60 @@ RULES: tuple[Rule, ...] = (
     Rule("emergency_escalate", gettext_lazy("Escalate to the emergency command centre"), Action.ESCALATE,
          (Status.REPORTED,), (Actor.SYSTEM,), clocks={Stage.ACCEPT: Clock.RESTART},
          guards=("urgent_under_emergency",), counts=("escalated",), notify=("centre",), system=True),
+
+
+    # --- disputes and mediation (cases.disputes, cases.actions.disputes) -----------------------
+    # A dispute is an accepted case of the 矛盾纠纷 family that a resolution centre mediates instead of a
+    # department handling it. Success is the centre's verification of the outcome (→ verified), and the
+    # case is then closed by the ordinary "close" row; a dispute referred outside is verified when the
+    # outside channel's result is recorded.
+    Rule("open_dispute", gettext_lazy("Register the dispute"), Action.OPEN_DISPUTE, (Status.ACCEPTED,),
+         (Actor.CENTRE,), to=Status.IN_PROGRESS, clocks={Stage.ACCEPT: Clock.STOP, Stage.HANDLE: Clock.START},
+         requires=("centre", "dispute_type", "source"), guards=("dispute_category", "no_dispute"), running=True,
+         style="primary", family="dispute"),
+    Rule("assess_risk", gettext_lazy("Assess the risk"), Action.ASSESS_RISK, OPEN, (Actor.CENTRE, Actor.MEDIATOR,
+         Actor.LEADER), requires=("people_involved",), guards=("dispute",), notify=("dispute_leader_on_major",),
+         family="dispute"),
+    Rule("add_party", gettext_lazy("Add a party"), Action.ADD_PARTY, OPEN, (Actor.CENTRE, Actor.MEDIATOR),
+         requires=("role", "resident or organisation"), guards=("dispute",), family="dispute"),
+    Rule("hold_session", gettext_lazy("Record a mediation session"), Action.HOLD_SESSION, (Status.IN_PROGRESS,),
+         (Actor.CENTRE, Actor.MEDIATOR, Actor.LEADER), requires=("held_at", "place", "method", "result"),
+         guards=("mediating",), style="primary", family="dispute"),
+    Rule("record_agreement", gettext_lazy("Record the agreement"), Action.RECORD_AGREEMENT, (Status.IN_PROGRESS,),
+         (Actor.CENTRE, Actor.MEDIATOR), requires=("terms", "performance", "perform_by"),
+         guards=("mediating", "no_agreement"), family="dispute"),
+    Rule("request_confirmation", gettext_lazy("Request judicial confirmation"), Action.REQUEST_CONFIRMATION,
+         (Status.IN_PROGRESS,), (Actor.CENTRE, Actor.MEDIATOR), requires=("court",),
+         guards=("agreement", "confirmation_not_requested"), family="dispute"),
+    Rule("grant_confirmation", gettext_lazy("Record judicial confirmation granted"), Action.GRANT_CONFIRMATION,
+         (Status.IN_PROGRESS, Status.VERIFIED, Status.CLOSED), (Actor.CENTRE, Actor.MEDIATOR),
+         requires=("granted_on",), guards=("confirmation_pending",), family="dispute"),
+    Rule("record_follow_up", gettext_lazy("Record a follow-up on the agreement"), Action.RECORD_FOLLOW_UP,
+         (Status.IN_PROGRESS,), (Actor.CENTRE, Actor.MEDIATOR, Actor.GRID), requires=("held",),
+         guards=("follow_up_pending",), family="dispute"),
+    Rule("mark_success", gettext_lazy("Mediation succeeded"), Action.MARK_SUCCESS, (Status.IN_PROGRESS,),
+         (Actor.CENTRE, Actor.MEDIATOR), to=Status.VERIFIED, clocks={ALL: Clock.STOP},
+         guards=("mediating", "agreement", "no_follow_up_pending"), running=True, notify=("centre",),
+         style="primary", family="dispute"),
+    Rule("mark_failure", gettext_lazy("Mediation failed"), Action.MARK_FAILURE, (Status.IN_PROGRESS,),
+         (Actor.CENTRE, Actor.MEDIATOR), requires=("reason",), guards=("mediating",), notify=("centre",),
+         style="danger", family="dispute"),
+    # Referred out (litigation, arbitration, petition) every clock stops; to another centre they run on.
+    Rule("refer_dispute", gettext_lazy("Refer the dispute"), Action.REFER_DISPUTE, (Status.IN_PROGRESS,),
+         (Actor.CENTRE, Actor.MEDIATOR), clocks={ALL: Clock.STOP}, requires=("target", "reason"),
+         guards=("mediating",),
+         notify=("dispute_centre",), family="dispute"),
+    Rule("referral_result", gettext_lazy("Record the referral's result"), Action.REFERRAL_RESULT,
+         (Status.IN_PROGRESS,), (Actor.CENTRE, Actor.MEDIATOR), to=Status.VERIFIED, clocks={ALL: Clock.STOP},
+         requires=("result",), guards=("referred_outside",), notify=("centre",), family="dispute"),
+    Rule("record_visit", gettext_lazy("Record a visit"), Action.RECORD_VISIT, (*OPEN, Status.CLOSED),
+         (Actor.CENTRE, Actor.MEDIATOR, Actor.LEADER, Actor.GRID), requires=("kind",), guards=("dispute",),
+         family="dispute"),
+    Rule("assign_leader", gettext_lazy("Assign the leader in charge (专诊)"), Action.ASSIGN_LEADER, OPEN,
+         (Actor.CENTRE, Actor.OFFICIAL), requires=("leader",), guards=("dispute",), notify=("dispute_leader",),
+         family="dispute"),
+    Rule("dispute_reminder", gettext_lazy("Dispute reminder"), Action.DISPUTE_REMINDER, (*OPEN, Status.CLOSED),
+         (Actor.SYSTEM,), guards=("dispute",), notify=("dispute_team",), system=True, family="dispute"),
 )
 # System rows that follow a report at once, in the report's transaction (cases.actions.emergency).
 ON_REPORT = ("emergency_escalate",)
@@ -240,7 +300,10 @@ for _rule in RULES:
     RULES_BY_EVENT.setdefault(_rule.event, _rule)
 # Photo kind → the rule that may add it later (cases.choices.AttachmentKind values).
 ATTACH_RULES = {"report": "attach_report", "feedback": "attach_feedback", "verification": "attach_verification"}
-PAGE_RULES = tuple(rule for rule in RULES if not rule.system and not rule.name.startswith("attach_"))
+PAGE_RULES = tuple(rule for rule in RULES if not rule.system and not rule.family
+                   and not rule.name.startswith("attach_"))
+# The rows the dispute page and the dispute API offer (cases.pages.disputes, cases.api.disputes).
+DISPUTE_RULES = tuple(rule for rule in RULES if rule.family == "dispute" and not rule.system)
 
 
 # --- who is which, for one case ------------------------------------------------------------------
@@ -294,9 +357,46 @@ def _reporter(scope: Scope, user, case, dispatch) -> bool:
     return case.reporter_id is not None and case.reporter_id == user.pk
 
 
+def dispute_of(case):
+    """The case's DisputeDetails, or None (read once per case object)."""
+    from cases.disputes import DisputeDetails
+
+    try:
+        return case.dispute
+    except DisputeDetails.DoesNotExist:
+        return None
+
+
+def _mediator(scope: Scope, user, case, dispatch) -> bool:
+    dispute = dispute_of(case)
+    if dispute is None or user is None:
+        return False
+    if scope.is_admin:
+        return True
+    cached = getattr(user, "_mediator_centres", None)
+    if cached is None:  # once per user object (a request)
+        from cases.disputes import Mediator
+
+        cached = set(Mediator.objects.filter(user=user, is_active=True).values_list("centre_id", flat=True))
+        user._mediator_centres = cached
+    return dispute.centre_id in cached
+
+
+def _leader(scope: Scope, user, case, dispatch) -> bool:
+    dispute = dispute_of(case)
+    return dispute is not None and user is not None and dispute.leader_id == user.pk
+
+
+def _grid(scope: Scope, user, case, dispatch) -> bool:
+    if not scope.roles.intersection(GRID_ROLES):
+        return False
+    return any(case.area_path.startswith(prefix) for prefix in scope.act_paths)
+
+
 ACTORS: dict[Actor, Callable[..., bool]] = {
     Actor.CENTRE: _centre, Actor.OFFICIAL: _official, Actor.HANDLER: _handler, Actor.VERIFIER: _verifier,
     Actor.REPORTER: _reporter, Actor.SYSTEM: lambda scope, user, case, dispatch: user is None,
+    Actor.MEDIATOR: _mediator, Actor.LEADER: _leader, Actor.GRID: _grid,
 }
 
 
@@ -345,6 +445,39 @@ GUARDS: dict[str, tuple[Callable[[Any, Any], bool], Promise]] = {
         lambda case, d: case.centre.level < 3,
         gettext_lazy("There is no centre below this one to hand the case to."),
     ),
+    # --- disputes ---
+    "dispute_category": (
+        lambda case, d: _in_dispute_family(case),
+        gettext_lazy("Only a case of the dispute family (矛盾纠纷) can be registered as a dispute."),
+    ),
+    "no_dispute": (lambda case, d: dispute_of(case) is None, gettext_lazy("The dispute is already registered.")),
+    "dispute": (lambda case, d: dispute_of(case) is not None, gettext_lazy("This case is not a registered dispute.")),
+    "mediating": (
+        lambda case, d: (dispute_of(case) is not None and dispute_of(case).is_mediating),
+        gettext_lazy("The dispute is not being mediated (it is resolved, referred outside or not registered)."),
+    ),
+    "no_agreement": (lambda case, d: _agreement(case) is None, gettext_lazy("The agreement is already recorded.")),
+    "agreement": (lambda case, d: _agreement(case) is not None, gettext_lazy("No agreement is recorded yet.")),
+    "confirmation_not_requested": (
+        lambda case, d: _agreement(case) is None or _agreement(case).confirmation_requested_on is None,
+        gettext_lazy("Judicial confirmation has already been requested."),
+    ),
+    "confirmation_pending": (
+        lambda case, d: (_agreement(case) is not None and _agreement(case).confirmation_requested_on is not None
+                         and _agreement(case).confirmation_granted_on is None),
+        gettext_lazy("No judicial confirmation is waiting to be granted."),
+    ),
+    "follow_up_pending": (
+        lambda case, d: _pending_follow_ups(case) > 0, gettext_lazy("No follow-up on the agreement is waiting."),
+    ),
+    "no_follow_up_pending": (
+        lambda case, d: _pending_follow_ups(case) == 0,
+        gettext_lazy("Follow-ups on the agreement are still waiting; record them first."),
+    ),
+    "referred_outside": (
+        lambda case, d: dispute_of(case) is not None and dispute_of(case).stage == "referred",
+        gettext_lazy("The dispute is not waiting for an outside channel's result."),
+    ),
 }
 
 
@@ -358,6 +491,29 @@ def _emergency_command_centre(case):
         return None
     centre = command_centre(case.activation)
     return centre if centre is not None and centre.pk != case.centre_id else None
+
+
+def _in_dispute_family(case) -> bool:
+    from cases.disputes import DISPUTE_FAMILY_CODE
+
+    return case.category.code.startswith(DISPUTE_FAMILY_CODE) and case.category.parent_id is not None
+
+
+def _agreement(case):
+    from cases.disputes import Agreement
+
+    try:
+        return case.agreement
+    except Agreement.DoesNotExist:
+        return None
+
+
+def _pending_follow_ups(case) -> int:
+    cached = getattr(case, "_pending_follow_ups", None)
+    if cached is None:
+        cached = case.dispute_follow_ups.filter(done_at__isnull=True).count() if case.pk else 0
+        case._pending_follow_ups = cached
+    return cached
 
 
 # The error codes clients already know for two of the guards.

@@ -187,3 +187,11 @@ def expire_activations() -> int:
     from cases.actions import emergency
 
     return len(emergency.expire_activations())
+
+
+def remind_disputes_due() -> int:
+    """Each morning (beat): a reminder on every dispute with a follow-up on its agreement or a 复诊 visit
+    due (cases.actions.disputes.remind_disputes_due; once per follow-up and visit, so a rerun adds none)."""
+    from cases.actions.disputes import remind_disputes_due as remind
+
+    return remind()

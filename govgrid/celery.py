@@ -93,6 +93,11 @@ app.conf.beat_schedule = {
 
     # Patrols whose phone has sent no position for hours (cases.actions.patrols).
     "sweep-stale-patrols": {"task": "cases.tasks.sweep_stale_patrols", "schedule": 600.0, "options": {"expires": 590}},
+
+
+    # Disputes: follow-ups on agreements and 复诊 visits due, each morning (cases.actions.disputes).
+    "remind-disputes-due": {"task": "cases.tasks.remind_disputes_due", "schedule": crontab(hour=7, minute=0),
+                            "options": {"queue": "sweeps"}},
     # Key persons whose visit is past due, each morning before the grid workers start (parties).
     "mark-overdue-visits": {"task": "parties.mark_overdue_visits", "schedule": crontab(hour=6, minute=30),
                             "options": {"queue": "sweeps"}},

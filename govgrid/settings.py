@@ -253,6 +253,12 @@ if CLIENT_IP_HEADER and CLIENT_IP_HEADER != "REMOTE_ADDR" and not CLIENT_IP_HEAD
     CLIENT_IP_HEADER = "HTTP_" + CLIENT_IP_HEADER
 PROXY_COUNT = env_int("PROXY_COUNT", 1, minimum=1)
 
+# Disputes (cases.disputes.assess_risk): the risk rises to high from this many people involved or
+# petitions, and the follow-ups on an agreement fall due these many days after it is signed.
+DISPUTE_RISK_PEOPLE = env_int("DISPUTE_RISK_PEOPLE", 10, minimum=2)
+DISPUTE_RISK_PETITIONS = env_int("DISPUTE_RISK_PETITIONS", 2, minimum=1)
+DISPUTE_FOLLOW_UP_DAYS = (7, 30)
+
 # Login lock-out (django-axes) on every login, /admin/login/ included: ten failures for one username from
 # one address, then that pair waits 15 minutes. Another address, or another user, is not held up.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
@@ -336,6 +342,13 @@ SPECTACULAR_SETTINGS = {
         "HouseholdKindEnum": "parties.choices.HouseholdKind",
         "BuildingRoleKindEnum": "parties.choices.BuildingRoleKind",
         "PatrolStatusEnum": "cases.patrols.PatrolStatus",
+
+
+        "CaseStageEnum": "cases.choices.Stage",
+        "DisputeStageEnum": "cases.disputes.DisputeStage",
+        "DisputeRiskLevelEnum": "cases.disputes.RiskLevel",
+        "DisputePartyRoleEnum": "cases.disputes.PartyRole",
+        "DisputeVisitKindEnum": "cases.disputes.VisitKind",
     },
     # Requests and answers get components of their own: a file is sent as binary and answered as a URL,
     # and read-only fields are no part of a request.

@@ -34,6 +34,7 @@ urlpatterns = [
     path("centre/sweeps/", include(sweeps.centre_urls)),  # sweep tasks: list, send, progress board
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
+    path("disputes/", include("cases.pages.disputes")),
     path("reports/", include("reports.urls")),
     # The live command screen (a page of the web process) and its event stream (the `live` process).
     path("command/live/", live.screen, name="live_screen"),

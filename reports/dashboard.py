@@ -478,6 +478,13 @@ def ranking_chart(ranking: Table | None) -> dict[str, Any]:
     }
 
 
+def dispute_figures(area: Area, start: date, end: date) -> dict[str, Any]:
+    """Disputes (cases.dispute_selectors): screening coverage and the resolution rate, by type and level."""
+    from cases.dispute_selectors import area_figures
+
+    return area_figures(area, start, end)
+
+
 def dashboard(user, area: Area, period: Period, *, overdue_limit: int = OVERDUE_LIMIT) -> dict[str, Any]:
     """Everything the dashboard (and the big screen) shows for ``area`` over ``period``."""
     start, end = period.start, period.end
@@ -491,6 +498,7 @@ def dashboard(user, area: Area, period: Period, *, overdue_limit: int = OVERDUE_
         "ranking": ranking, "categories": categories, "trend": trend,
         "departments": department_table(area, start, end),
         "overdue": overdue_table(area, user, limit=overdue_limit),
+        "disputes": dispute_figures(area, start, end),
         "charts": {"trend": trend_chart(trend), "categories": categories_chart(categories),
                    "ranking": ranking_chart(ranking)},
         "thresholds": {"green": ON_TIME_GREEN, "yellow": ON_TIME_YELLOW},

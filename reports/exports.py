@@ -43,6 +43,7 @@ from reports.dashboard import (
     auto_trend_period,
     category_table,
     department_table,
+    dispute_figures,
     fmt_value,
     kpi_table,
     month_bounds,
@@ -543,6 +544,27 @@ def monthly_pdf(area: Area, year: int, month: int, *, user=None, now: datetime |
     if len(rows) == 1:
         rows.append(["", _("No dispatches in the period."), "", "", "", "", "", ""])
     story.append(grid(rows, [0.06, 0.29, 0.12, 0.1, 0.1, 0.1, 0.12, 0.11], numbers_from=2, lights=lights))
+
+    disputes = dispute_figures(area, start, end)
+    coverage = disputes["coverage"]
+    story.append(Paragraph(_("Disputes: screening and resolution"), styles["h2"]))
+    total = disputes["total"][0]
+    story.append(Paragraph(_("Screening coverage %(rate)s (%(reported)s of %(grids)s grids reported, %(zero)s zero "
+                             "reports); %(accepted)s disputes accepted, %(resolved)s resolved by mediation "
+                             "(resolution rate %(resolution)s).") % {
+        "rate": pct(coverage.rate), "reported": coverage.reported, "grids": coverage.grids, "zero": coverage.zero,
+        "accepted": total.accepted, "resolved": total.resolved, "resolution": pct(total.rate)}, styles["summary"]))
+    rows = [[_("Dispute type"), _("Accepted"), _("Resolved"), _("Resolution rate")]]
+    rows += [[row.label, row.accepted, row.resolved, pct(row.rate)] for row in disputes["by_type"]]
+    rows += [[_("%(level)s centres") % {"level": row.label}, row.accepted, row.resolved, pct(row.rate)]
+             for row in disputes["by_level"]]
+    if len(rows) == 1:
+        rows.append([_("No disputes registered in the period."), "", "", ""])
+    story.append(grid(rows, [0.46, 0.18, 0.18, 0.18]))
+    if disputes["children"]:
+        rows = [[_("Area"), _("Grids"), _("Reported"), _("Zero reports"), _("Coverage")]]
+        rows += [[row.area.name, row.grids, row.reported, row.zero, pct(row.rate)] for row in disputes["children"]]
+        story.append(grid(rows, [0.36, 0.16, 0.16, 0.16, 0.16]))
 
     overdue = overdue_table(area, user, limit=10, now=now)
     story.append(Paragraph(_("Longest overdue open cases"), styles["h2"]))

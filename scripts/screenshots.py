@@ -33,11 +33,13 @@ SIZES = {"phone": (390, 844), "desktop": (1366, 900)}
 # persona → its main pages (name, path). The personas are seed_city's demo logins (manage.py demo_logins).
 ROLES: dict[str, list[tuple[str, str]]] = {
     "worker": [("home", "/m/"), ("report", "/m/report/"), ("tasks", "/m/tasks/"), ("grid", "/m/grid/"),
-               ("cases", "/cases/")],
+               ("sweeps", "/m/sweeps/"), ("patrol", "/m/patrol/"), ("cases", "/cases/")],
     "operator": [("inbox", "/centre/"), ("board", "/centre/board/"), ("approvals", "/centre/approvals/"),
-                 ("cases", "/cases/"), ("map", "/cases/map/"), ("people", "/people/")],
+                 ("cases", "/cases/"), ("map", "/cases/map/"), ("people", "/people/"), ("sweeps", "/centre/sweeps/"),
+                 ("patrols", "/patrols/")],
     "handler": [("todo", "/dept/"), ("cases", "/cases/")],
-    "official": [("dashboard", "/reports/"), ("live", "/command/live/"), ("board", "/centre/board/"),
+    "official": [("dashboard", "/reports/"), ("live", "/command/live/"), ("emergency", "/emergency/"),
+                 ("board", "/centre/board/"),
                  ("map", "/cases/map/"),
                  ("people", "/people/")],
     "admin": [("admin", "/admin/"), ("cases", "/cases/")],

@@ -1,4 +1,4 @@
-from cases.api import sweeps, views
+from cases.api import disputes, sweeps, views
 from cases.api.emergency import ActivationViewSet
 from cases.api.patrols import PatrolViewSet
 from govgrid.api import ApiRouter
@@ -10,5 +10,7 @@ router.register("notifications", views.NotificationViewSet, basename="notificati
 router.register("sweep-tasks", sweeps.SweepTaskViewSet, basename="sweep-task")
 router.register("activations", ActivationViewSet, basename="activation")
 router.register("patrols", PatrolViewSet, basename="patrol")
+router.register("disputes", disputes.DisputeViewSet, basename="dispute")
+router.register("screening-reports", disputes.ScreeningReportViewSet, basename="screening-report")
 
 urlpatterns = router.urls

@@ -279,7 +279,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     rows = (Notification.objects.filter(recipient=request.user).select_related("event__case__category")
             .order_by("-created_at", "-id"))
     page = Paginator(rows, 30).get_page(request.GET.get("page"))
-    page.object_list = notification_texts(list(page.object_list))  # in the reader's language
+    page.object_list = notification_texts(list(page.object_list))  # in the reader's language (and link)
     return render(request, "cases/notifications.html", {"page": page})
 
 

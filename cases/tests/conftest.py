@@ -41,3 +41,6 @@ def categories(db):
         citizen_allowed=False,
     )
     return type("Categories", (), {"family": family, "garbage": garbage, "hazard": hazard, "internal": internal})
+
+
+from cases.tests.dispute_helpers import mediation  # noqa: E402, F401 (disputes: centres, mediators, categories)
