@@ -80,3 +80,4 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "recipient", "message", "read_at"]
     list_select_related = ["recipient"]
     show_full_result_count = False
+import cases.open311.admin  # noqa: E402, F401  (Open311 keys and citizens' appeals)

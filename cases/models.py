@@ -411,3 +411,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} · {self.message}"
+
+
+from cases.open311.models import ApiKey, Appeal  # noqa: E402, F401  (citizens' appeals, registered in this app)
