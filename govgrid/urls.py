@@ -40,7 +40,9 @@ urlpatterns = [
     path("media/" + PHOTO_ROUTE, case_photo, name="case-photo"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("open311/v2/", include("cases.open311.urls")),  # citizens' appeals: Open311 GeoReport v2
+    path("open311/v2/", include("cases.open311.urls")),
+    path("appeal/", include("cases.pages.public")),  # citizens' appeal form and follow page (no login)
+    path("captcha/", include("captcha.urls")),  # citizens' appeals: Open311 GeoReport v2
     path("api/v1/", include("grids.api.urls")),
     path("api/v1/", include("cases.api.urls")),
     path("api/v1/", include("parties.import_api")),  # residents' import and masked export (parties)

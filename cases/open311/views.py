@@ -18,8 +18,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, Value
-from django.db.models.functions import Replace
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +30,7 @@ from cases.actions.appeals import file_appeal
 from cases.choices import ACTIVE_DISPATCH_STATUSES, OPEN_STATUSES, Channel, DispatchRole, Status
 from cases.models import Case, Category, Dispatch
 from cases.open311.models import ApiKey, Appeal, hash_secret
+from cases.open311.places import standard_address
 from cases.open311.ratelimit import over_limit
 from cases.open311.render import error, respond
 from cases.pipeline import CITIZEN_CHANNELS
@@ -217,7 +217,7 @@ def _requests_queryset():
     )
 
 
-def _lead(case: Case) -> Dispatch | None:
+def lead_dispatch(case: Case) -> Dispatch | None:
     leads = [d for d in case.dispatches.all() if d.role == DispatchRole.LEAD]
     live = [d for d in leads if d.status in ACTIVE_DISPATCH_STATUSES]
     return (live or sorted(leads, key=lambda d: d.dispatched_at, reverse=True) or [None])[0]
@@ -243,7 +243,7 @@ def service_notice(case: Case) -> str:
 
 def request_row(case: Case) -> dict:
     appeal = getattr(case, "appeal", None)
-    lead = _lead(case)
+    lead = lead_dispatch(case)
     return {
         "service_request_id": case.number,
         "status": "open" if case.status in OPEN_STATUSES else "closed",
@@ -355,18 +355,13 @@ def _float(name: str, value: str) -> float:
 
 
 def resolve_address(text: str) -> Building:
-    """A standard address (一标, parties) by its full text, spaces ignored; anything else is refused."""
-    wanted = re.sub(r"\s+", "", text)  # "幸福路 3 号" is "幸福路3号"
-    if not wanted:
+    """A standard address (一标, parties) by its full text; anything else is refused."""
+    if not text.strip():
         raise Refusal(400, _("address_string is empty."))
-    found = list(Building.objects.filter(address=text.strip())[:2]) or list(
-        Building.objects.annotate(compact=Replace(Replace("address", Value(" "), Value("")), Value("\u3000"),
-                                                  Value("")))
-        .filter(compact=wanted)[:2]
-    )
-    if len(found) != 1:
+    building = standard_address(text)
+    if building is None:
         raise Refusal(400, _("address_string is not a standard address of this city; send lat and long instead."))
-    return found[0]
+    return building
 
 
 def post_request(request, fmt):
