@@ -27,6 +27,7 @@ urlpatterns = [
     path("m/", include("cases.pages.worker")),
     path("", include("parties.urls")),  # /m/grid/… on the phone, /people/… the registry
     path("", include("parties.import_views")),  # /people/import/: residents' import and export page
+    path("centre/hotline/", include("cases.pages.hotline")),  # the 12345 hotline desk
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
     path("reports/", include("reports.urls")),

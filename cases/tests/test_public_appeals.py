@@ -108,9 +108,10 @@ def test_refusals_keep_nothing_and_say_why(client, tiny_city, categories, englis
         ({"description": ""}, "Describe"),
     ]
     for fields, words in cases:
-        response = client.post(NEW, {"category": categories.garbage.pk, "description": "垃圾", "lon": "113.005",
-                                     "lat": "23.005", "phone": "13912345678", **solved(), **fields}, HTTP_ACCEPT_LANGUAGE="en",
-                               headers={"Cookie": "django_language=en"})
+        data = {"category": categories.garbage.pk, "description": "垃圾", "lon": "113.005", "lat": "23.005",
+                "phone": "13912345678", **solved(), **fields}
+        client.cookies["django_language"] = "en"
+        response = client.post(NEW, data)
         assert response.status_code == 400, (fields, response.status_code)
         assert words.lower() in response.content.decode().lower(), fields
     assert not Case.objects.exists() and not Appeal.objects.exists()
