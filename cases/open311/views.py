@@ -211,7 +211,9 @@ def _parse_moment(value: str) -> datetime | None:
 
 def _requests_queryset():
     return (
-        Case.objects.filter(channel__in=CITIZEN_CHANNELS)
+        # Citizens' cases in categories open to citizens: a hotline call about a key person (an internal
+        # category) is not published.
+        Case.objects.filter(channel__in=CITIZEN_CHANNELS, category__citizen_allowed=True)
         .select_related("category", "centre", "appeal")
         .prefetch_related(Prefetch("dispatches", queryset=Dispatch.objects.select_related("department")))
     )
@@ -406,7 +408,7 @@ def post_request(request, fmt):
     return respond(fmt, "service_requests", [{
         "service_request_id": appeal.case.number, "service_notice": service_notice(appeal.case),
         "account_id": appeal.account_id or None,
-    }], status=201)
+    }])  # 200, as GeoReport v2's examples and its client libraries expect
 
 
 @endpoint("GET")
@@ -425,6 +427,10 @@ def token(request, fmt, token):
     return respond(fmt, "service_requests", [{
         "service_request_id": appeal.case.number if appeal.case_id else None, "token": appeal.token,
     }])
+
+
+def unknown(request, fmt):
+    return error(fmt, 404, _("No such Open311 endpoint."))
 
 
 def root(request):

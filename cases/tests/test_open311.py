@@ -134,7 +134,7 @@ def test_post_then_get_round_trip_and_the_token(client, tiny_city, categories, k
     response = post(client, key, fmt, first_name="三", last_name="张", phone="13812345678",
                     email="zhang@example.cn", account_id="acc-1", device_id="dev-1",
                     media_url="https://example.cn/p.jpg", description="路边有一堆暴露垃圾，很臭")
-    assert response.status_code == 201, response.content.decode()
+    assert response.status_code == 200, response.content.decode()
     body = parsed(response, fmt)
     if fmt == "json":
         assert set(body[0]) == {"service_request_id", "service_notice", "account_id"}
@@ -175,8 +175,8 @@ def test_post_then_get_round_trip_and_the_token(client, tiny_city, categories, k
 
 
 def test_get_requests_filters_and_their_errors(client, tiny_city, categories, key):
-    assert post(client, key).status_code == 201
-    assert post(client, key, service_code="0102").status_code == 201
+    assert post(client, key).status_code == 200
+    assert post(client, key, service_code="0102").status_code == 200
     rows = json.loads(get(client, "requests").content)
     assert len(rows) == 2
     assert [r["service_code"] for r in json.loads(get(client, "requests", service_code="0102").content)] == ["0102"]
@@ -213,6 +213,7 @@ def test_post_errors_each_with_its_status(client, tiny_city, categories, key, fm
                                           400, fmt)
     assert error_of(post(client, key, fmt, lat="", long="", address_id="999999"), 400, fmt)
     assert error_of(client.delete(f"{BASE}requests.{fmt}"), 405, fmt)
+    assert error_of(client.get(f"{BASE}nothing/here.{fmt}"), 404, fmt)
     assert not Case.objects.exists() and not Appeal.objects.exists()
 
 
@@ -231,7 +232,7 @@ def test_attributes_are_checked_against_the_service_definition(client, tiny_city
     assert "one value" in error_of(attempt(**{"attribute[cover_type][]": ["gas", "storm"]}), 400)
     response = attempt(**{"attribute[cover_type]": "gas", "attribute[damage][]": ["cracked", "missing"],
                           "attribute[depth_cm]": "12.5", "attribute[seen_at]": "2026-12-01T08:00:00+08:00"})
-    assert response.status_code == 201, response.content.decode()
+    assert response.status_code == 200, response.content.decode()
     assert Appeal.objects.get().attributes == {
         "cover_type": "gas", "damage": ["cracked", "missing"], "depth_cm": "12.5",
         "seen_at": "2026-12-01T08:00:00+08:00"}
@@ -241,23 +242,23 @@ def test_an_address_string_resolves_to_a_standard_address(client, tiny_city, cat
     building = Building.objects.create(number="3", address="测试市东区一镇幸福路 3 号", point=Point(113.004, 23.004),
                                        grid=tiny_city.g1)
     response = post(client, key, lat="", long="", address_string="测试市东区一镇幸福路3号")
-    assert response.status_code == 201, response.content.decode()
+    assert response.status_code == 200, response.content.decode()
     row = json.loads(get(client, "requests").content)[0]
     assert row["address_id"] == str(building.pk) and row["address"] == "测试市东区一镇幸福路3号"
     assert (row["lat"], row["long"]) == (23.004, 113.004)
-    assert post(client, key, lat="", long="", address_id=str(building.pk)).status_code == 201
+    assert post(client, key, lat="", long="", address_id=str(building.pk)).status_code == 200
 
 
 def test_the_rate_limit_answers_429_per_key(client, tiny_city, categories, key):
     key.rate_limit = 3
     key.save()
     for _ in range(key.rate_limit):
-        assert post(client, key).status_code == 201
+        assert post(client, key).status_code == 200
     refused = post(client, key, "xml")
     assert error_of(refused, 429, "xml") and refused["Retry-After"] == "60"
     other = ApiKey(name="另一个 App", rate_limit=5)
     other.secret = ApiKey.new_key()
     other.set_key(other.secret)
     other.save()
-    assert post(client, other).status_code == 201
+    assert post(client, other).status_code == 200
     assert Case.objects.count() == key.rate_limit + 1
