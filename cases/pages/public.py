@@ -249,7 +249,10 @@ def _appeal_page(request: HttpRequest, appeal: Appeal, *, private_url: str = "",
     return render(request, "public/appeal_status.html", {
         "appeal": appeal, "case": case, "new": new, "private_url": private_url if new else "",
         "is_open": case.status in OPEN_STATUSES, "notes": status_notes(case, lead_dispatch(case)), "steps": steps,
-        "may_rate": pipeline.permits("follow_up", None, case), "satisfactions": Satisfaction.choices,
+        # Asked once per handling: a "dissatisfied" answer reopened it, and the next verification asks again.
+        "may_rate": pipeline.permits("follow_up", None, case)
+        and case.satisfaction in ("", Satisfaction.DISSATISFIED),
+        "satisfactions": Satisfaction.choices,
         "error": error,
         "reopened": case.status in OPEN_STATUSES and case.satisfaction == Satisfaction.DISSATISFIED,
     }, status=status)
