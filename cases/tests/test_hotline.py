@@ -34,6 +34,8 @@ def test_a_call_becomes_a_case_or_is_answered_at_once(client, tiny_city, categor
     page = client.get(DESK).content.decode()
     assert "136****2222" in page and "13611112222" not in page and case.number in page
     assert case.number in client.get("/centre/").content.decode()
+    detail = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "136****2222" in detail and "13611112222" not in detail
 
     assert call(client, categories, answered="on", answer="").status_code == 400  # what was said is required
     response = call(client, categories, category=categories.garbage.pk, answered="on",

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.gis.geos import Point
 
 from cases.models import ApiKey, Appeal, Case, Category
+from cases.tests.test_redis_down import redis_here  # noqa: F401  (a fixture: the cache on a private Redis)
 from govgrid.workcalendar import TimeUnit
 from parties.models import Building
 from parties.pii import decrypt
@@ -262,3 +263,12 @@ def test_the_rate_limit_answers_429_per_key(client, tiny_city, categories, key):
     other.save()
     assert post(client, other).status_code == 200
     assert Case.objects.count() == key.rate_limit + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_down_never_refuses_a_request(client, tiny_city, categories, key, redis_here):  # noqa: F811
+    """The rate limit lives in Redis; with Redis gone it is not applied, and the request is answered."""
+    redis_here.stop()
+    response = post(client, key)
+    assert response.status_code == 200, response.content.decode()
+    assert Case.objects.filter(channel="open311").count() == 1
