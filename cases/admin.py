@@ -139,3 +139,4 @@ class PatrolAdmin(ReadOnlyAdmin):
 
 
 import cases.dispute_admin  # noqa: E402, F401 (disputes: resolution centres, mediators, screening)
+import cases.open311.admin  # noqa: E402, F401  (Open311 keys and citizens' appeals)

@@ -66,6 +66,7 @@ SUPERVISION_RANK = {Supervision.NONE: 0, Supervision.NORMAL: 1, Supervision.YELL
 class ClosureKind(models.TextChoices):
     HANDLED = "handled", _("handled and verified")
     SELF_RESOLVED = "self_resolved", _("self-resolved")
+    ANSWERED = "answered", _("answered at once")
 
 
 class Satisfaction(models.TextChoices):
@@ -109,6 +110,7 @@ class Action(models.TextChoices):
     REPORT = "report", _("reported")
     SELF_RESOLVE = "self_resolve", _("self-resolved")
     FILE = "file", _("filed as report-only")
+    ANSWER = "answer", _("answered at once")
     TRIAGE = "triage", _("triaged")
     ACCEPT = "accept", _("accepted")
     REJECT = "reject", _("rejected")

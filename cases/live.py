@@ -15,7 +15,7 @@ from cases.choices import Action
 from cases.models import Case, CaseEvent
 from govgrid import live
 
-NEW_CASE_ACTIONS = {Action.REPORT, Action.SELF_RESOLVE, Action.FILE}
+NEW_CASE_ACTIONS = {Action.REPORT, Action.SELF_RESOLVE, Action.FILE, Action.ANSWER}
 
 
 def kind_of(event: CaseEvent) -> str | None:

@@ -451,6 +451,7 @@ from cases.disputes import (  # noqa: E402, F401
     VisitDepartment,
 )
 from cases.emergency import Activation, ActivationEvent  # noqa: E402, F401
+from cases.open311.models import ApiKey, Appeal  # noqa: E402, F401  (citizens' appeals, registered in this app)
 from cases.patrols import CheckIn, Patrol, PatrolFinding, PatrolPoint  # noqa: E402, F401
 from cases.sweeps import (  # noqa: E402, F401
     SweepGrid,

@@ -154,6 +154,11 @@ RULES: tuple[Rule, ...] = (
          counts=("reported", "self_resolved"), system=True),
     Rule("file", gettext_lazy("File as report-only"), Action.FILE, (), (Actor.REPORTER,), to=Status.FILED,
          requires=("category", "location", "description"), counts=("reported", "filed"), system=True),
+    # A hotline call answered on the phone (12345 咨询件): kept and counted with the report-only records,
+    # never in completion rates; its closure kind says it was answered.
+    Rule("answer", gettext_lazy("Answer at once"), Action.ANSWER, (), (Actor.REPORTER,), to=Status.FILED,
+         requires=("category", "location", "description", "resolution_note"), counts=("reported", "filed"),
+         system=True),
     Rule("triage", gettext_lazy("Triage"), Action.TRIAGE, (Status.REPORTED, Status.ACCEPTED), (Actor.SYSTEM,),
          system=True),
     # --- the centre ---------------------------------------------------------------------------
@@ -196,8 +201,10 @@ RULES: tuple[Rule, ...] = (
     Rule("verify", gettext_lazy("Verify on site"), Action.VERIFY, (Status.HANDLED,), (Actor.VERIFIER,), to="*",
          clocks={Stage.VERIFY: Clock.STOP, Stage.HANDLE: Clock.RESTART}, requires=("passed", "photos"),
          notify=("verify_outcome",), style="primary"),
+    # The system: the citizen's own answer on the public follow page (cases.pages.public), after the
+    # appeal's number and the phone's last digits (or the private link) showed who asks.
     Rule("follow_up", gettext_lazy("Record the follow-up call"), Action.FOLLOW_UP, (Status.VERIFIED, Status.CLOSED),
-         (Actor.CENTRE,), to="*", clocks={Stage.HANDLE: Clock.RESTART}, requires=("satisfaction",),
+         (Actor.CENTRE, Actor.SYSTEM), to="*", clocks={Stage.HANDLE: Clock.RESTART}, requires=("satisfaction",),
          guards=("not_self_resolved", "not_followed_up"), counts=("surveyed",), notify=("handlers_on_rework",)),
     Rule("close", gettext_lazy("Close"), Action.CLOSE, (Status.VERIFIED,), (Actor.CENTRE,), to=Status.CLOSED,
          guards=("followed_up_if_citizen",), running=True, counts=("closed",), notify=("reporter",),

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "csp",
     "pgtrigger",
     "pghistory",
+    "captcha",  # django-simple-captcha: the public appeal form (cases.pages.public)
     "govgrid",
     "grids",
     "parties",
@@ -422,3 +423,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "govgrid@localhost")
 # Debian bookworm ships GDAL 3.6; boundaries come from our own generator or from admins' GeoJSON
 # imports (parsed as GeoJSON, never as arbitrary GDAL datasources), so the 3.9 sandboxing is not needed.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# The public appeal form's CAPTCHA (django-simple-captcha): letters, drawn here, no third-party service.
+CAPTCHA_LENGTH = 4
+CAPTCHA_TIMEOUT = 10  # minutes

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("parties.urls")),  # /m/grid/… on the phone, /people/… the registry
     path("", include("parties.import_views")),  # /people/import/: residents' import and export page
     path("centre/sweeps/", include(sweeps.centre_urls)),  # sweep tasks: list, send, progress board
+    path("centre/hotline/", include("cases.pages.hotline")),  # the 12345 hotline desk
     path("centre/", include("cases.pages.centre")),
     path("dept/", include("cases.pages.department")),
     path("disputes/", include("cases.pages.disputes")),
@@ -49,6 +50,9 @@ urlpatterns = [
     path("media/" + PHOTO_ROUTE, case_photo, name="case-photo"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("open311/v2/", include("cases.open311.urls")),
+    path("appeal/", include("cases.pages.public")),  # citizens' appeal form and follow page (no login)
+    path("captcha/", include("captcha.urls")),  # citizens' appeals: Open311 GeoReport v2
     path("api/v1/", include("grids.api.urls")),
     path("api/v1/", include("cases.api.urls")),
     path("api/v1/", include("parties.import_api")),  # residents' import and masked export (parties)

@@ -75,7 +75,7 @@ DUE, DUE_SUSPENDED, DUE_CLOSED, DUE_CLOSED_ON_TIME = (
 SURVEYED, SATISFIED, BASICALLY_SATISFIED = M["surveyed"], M["satisfied"], M["basically_satisfied"]
 SUPERVISED, ESCALATED = M["supervised"], M["escalated"]
 
-INTAKE_ACTIONS = frozenset({Action.REPORT, Action.SELF_RESOLVE, Action.FILE})
+INTAKE_ACTIONS = frozenset({Action.REPORT, Action.SELF_RESOLVE, Action.FILE, Action.ANSWER})
 # Events that count for something without needing anything from the case's earlier events.
 STATELESS_ACTIONS = INTAKE_ACTIONS | {Action.ACCEPT, Action.REJECT, Action.MERGE, Action.ESCALATE}
 # The pipeline table's own counts per timeline action (cases.pipeline: ``Rule.counts``). Measures of the

@@ -48,6 +48,7 @@ def report_case(
     photos: Sequence = (),
     self_resolve: bool = False,
     report_only: bool = False,
+    answered: bool = False,
     resolution_note: str = "",
     after_photos: Sequence = (),
 ) -> tuple[Case, bool]:
@@ -55,9 +56,14 @@ def report_case(
 
     A retry with the same `client_uuid` from the same reporter returns the case of the first call
     (created=False), whatever happened to the first response on a flaky network.
+
+    A citizen has no account: ``reporter`` None on the citizen and Open311 channels (the appeal,
+    cases.actions.appeals, records who asked). ``answered``: a hotline call answered on the phone
+    (the table's "answer" row).
     """
     scope = scope_for(reporter)
-    if reporter is None or not scope.has_role(*pipeline.REPORTER_ROLES):
+    citizen = reporter is None and channel in (Channel.CITIZEN, Channel.OPEN311)
+    if not citizen and (reporter is None or not scope.has_role(*pipeline.REPORTER_ROLES)):
         raise Forbidden(_("Your role may not report cases."))
     if client_uuid is not None:
         try:
@@ -75,7 +81,7 @@ def report_case(
     if channel in pipeline.CITIZEN_CHANNELS and channel != Channel.HOTLINE and not category.citizen_allowed:
         raise ActionError(_("Citizens may not report in this category."), field="category")
     description = require_text(description, "description", _("Describe the problem."))
-    if self_resolve and report_only:
+    if sum((self_resolve, report_only, answered)) > 1:
         raise ActionError(_("A case is either resolved on the spot or report-only, not both."), field="report_only")
     if urgency and urgency not in Urgency.values:
         raise ActionError(_("Unknown urgency."), field="urgency")
@@ -83,7 +89,7 @@ def report_case(
         grid = locate_grid(float(lon), float(lat))
     except (LocationError, TypeError, ValueError) as exc:
         raise ActionError(str(exc), field="location") from None
-    if not pipeline.may_report_in(reporter, grid):
+    if not citizen and not pipeline.may_report_in(reporter, grid):
         raise ActionError(
             _("The point lies in grid %(grid)s (%(code)s), outside the grids you work in; report it to that "
               "grid's worker or its centre.") % {"grid": grid.name, "code": grid.code},
@@ -92,6 +98,8 @@ def report_case(
     # Every case has an address: what the reporter typed, else the nearest standard address (一标).
     address = (address or "").strip() or suggest_address(Point(float(lon), float(lat), srid=4326), grid)
     photos = check_files(photos, required=False)
+    if answered:
+        resolution_note = require_text(resolution_note, "resolution_note", _("Say what the caller was told."))
     if self_resolve:
         resolution_note = require_text(
             resolution_note, "resolution_note", _("Say how the problem was resolved on the spot.")
@@ -114,11 +122,13 @@ def report_case(
         deadlines.stop_clock(case)
         case.triaged_at = at
         action_name, note = Action.SELF_RESOLVE, resolution_note
-    elif report_only:
+    elif report_only or answered:
         case.status = Status.FILED
+        if answered:
+            case.closure_kind, case.closed_at = ClosureKind.ANSWERED, at
         deadlines.stop_clock(case)
         case.triaged_at = at
-        action_name, note = Action.FILE, ""
+        action_name, note = (Action.ANSWER, resolution_note) if answered else (Action.FILE, "")
     else:
         start_accept(case, at)
         action_name, note = Action.REPORT, ""
