@@ -24,6 +24,31 @@ from rest_framework.test import APIClient
 
 from grids.choices import DepartmentKind, Level, Role
 
+SEED_MIGRATIONS = ("reports.migrations.0003_scoring_defaults", "reports.migrations.0005_visit_deeds",
+                   "reports.migrations.0006_patrols")
+
+
+@pytest.fixture(autouse=True)
+def _migration_seeds(request):
+    """The rows the migrations seed (the scoring settings, indicators and rules) are there for every
+    database test. A transactional test ends by emptying every table, seeds included: run in one
+    process the suite ran such tests last, but in two (pytest-xdist) a later test of the same process
+    would find them gone. So each database test puts them back if they are missing (one query when
+    they are there), inside its own transaction, as the migrations wrote them."""
+    if not (request.node.get_closest_marker("django_db") or "_django_db_helper" in request.fixturenames):
+        return
+    request.getfixturevalue("_django_db_helper")  # the test database, and the test's transaction, first
+    from reports.models import ScoringSettings
+
+    if ScoringSettings.objects.filter(pk=1).exists():
+        return
+    import importlib
+
+    from django.apps import apps
+
+    for name in SEED_MIGRATIONS:
+        importlib.import_module(name).seed(apps, None)
+
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):

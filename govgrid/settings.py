@@ -343,8 +343,7 @@ SPECTACULAR_SETTINGS = {
         "HouseholdKindEnum": "parties.choices.HouseholdKind",
         "BuildingRoleKindEnum": "parties.choices.BuildingRoleKind",
         "PatrolStatusEnum": "cases.patrols.PatrolStatus",
-
-
+        "EmergencyLevelEnum": "cases.choices.EmergencyLevel",
         "CaseStageEnum": "cases.choices.Stage",
         "DisputeStageEnum": "cases.disputes.DisputeStage",
         "DisputeRiskLevelEnum": "cases.disputes.RiskLevel",

@@ -70,7 +70,7 @@ class ActivationDetailSerializer(ActivationSerializer):
         read_only_fields = fields
 
 
-LEVELS = [level.value for level in EmergencyLevel]
+LEVELS = EmergencyLevel.choices  # the same choice set as the model field: one enum in the schema
 
 
 class TaskForceFields(serializers.Serializer):
@@ -97,7 +97,7 @@ class TaskForceSerializer(TaskForceFields):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class NoteSerializer(serializers.Serializer):
+class ActivationNoteSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
@@ -161,8 +161,8 @@ class ActivationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         return self._act(TaskForceSerializer, lambda a, d: actions.change_task_force(
             a, actor=request.user, lead=d.get("lead"), members=d.get("members", []), note=d["note"]))
 
-    @extend_schema(request=NoteSerializer, responses={200: ActivationDetailSerializer, **ERRORS},
+    @extend_schema(request=ActivationNoteSerializer, responses={200: ActivationDetailSerializer, **ERRORS},
                    summary=str(pipeline.EMERGENCY_RULES["switch_off"]), description=WHO)
     @action(detail=True, methods=["post"])
     def off(self, request, pk=None):
-        return self._act(NoteSerializer, lambda a, d: actions.switch_off(a, actor=request.user, note=d["note"]))
+        return self._act(ActivationNoteSerializer, lambda a, d: actions.switch_off(a, actor=request.user, note=d["note"]))

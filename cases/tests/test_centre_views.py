@@ -558,7 +558,9 @@ def test_list_queries_do_not_grow_with_the_cases(client, tiny_city, categories, 
         with CaptureQueriesContext(connection) as queries:
             assert client.get(reverse(name)).status_code == 200
         with_three[name] = len(queries)
-        assert len(queries) <= 20, (name, [q["sql"] for q in queries])
+        # A ceiling, constant in the number of cases: the inbox's header counts each figure on its own
+        # (capped, off an index: 8 short statements rather than one scan) and the banner reads emergency mode.
+        assert len(queries) <= 24, (name, [q["sql"] for q in queries])
     _fill(tiny_city, categories, 9)
     for name, persona in PAGES:
         as_(client, getattr(tiny_city, persona))

@@ -34,6 +34,7 @@
       });
       // Off until asked for: a city's buildings are thousands of dots over the cases (the layer control).
       window.GovGridMaps.layers(map).addOverlay(layer, el.dataset.buildingsLabel || "Buildings");
+      layer.on("add remove", function (e) { el.dataset.buildingsShown = e.type === "add" ? "1" : "0"; });
       el.dataset.buildings = String(data.features.length);
       el.dispatchEvent(new CustomEvent("govgrid:buildings"));
     }).catch(function (err) { console.error("buildings: " + (err && err.stack || err)); });

@@ -119,12 +119,12 @@ def test_the_map_shows_the_buildings_in_scope(live_server, browser, town):  # no
     WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "map").get_attribute("data-buildings") == "1")
     WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "map").get_attribute("data-cases"))
     # The layer starts off (a city's buildings would bury the cases) and the control switches it on.
-    dots = "return document.querySelectorAll('#map path.leaflet-interactive').length"
-    before = browser.execute_script(dots)
+    shown = "return document.getElementById('map').dataset.buildingsShown || '0'"
+    assert browser.execute_script(shown) == "0"
     box = browser.find_element(By.XPATH, "//label[contains(., 'Buildings') or contains(., '楼栋')]//input")
     assert not box.is_selected()
     box.click()
-    WebDriverWait(browser, 5).until(lambda d: d.execute_script(dots) == before + 1)
+    WebDriverWait(browser, 5).until(lambda d: d.execute_script(shown) == "1")
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SHOTS / "map-buildings.png"))
     browser.get(live_server.url + "/people/?area=" + town.city.town1.code)
