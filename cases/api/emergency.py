@@ -165,4 +165,5 @@ class ActivationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
                    summary=str(pipeline.EMERGENCY_RULES["switch_off"]), description=WHO)
     @action(detail=True, methods=["post"])
     def off(self, request, pk=None):
-        return self._act(ActivationNoteSerializer, lambda a, d: actions.switch_off(a, actor=request.user, note=d["note"]))
+        return self._act(ActivationNoteSerializer,
+                         lambda a, d: actions.switch_off(a, actor=request.user, note=d["note"]))
