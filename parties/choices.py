@@ -87,3 +87,9 @@ class PiiField(models.TextChoices):
 class PiiAccessKind(models.TextChoices):
     REVEAL = "reveal", _("shown whole")
     EXPORT = "export", _("exported")
+
+
+class PartyOrganisationKind(models.TextChoices):
+    COMMITTEE = "committee", _("party committee")
+    BRANCH = "branch", _("party branch")
+    GROUP = "group", _("party group")
