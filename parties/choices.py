@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ResidenceKind(models.TextChoices):
@@ -91,5 +92,5 @@ class PiiAccessKind(models.TextChoices):
 
 class PartyOrganisationKind(models.TextChoices):
     COMMITTEE = "committee", _("party committee")
-    BRANCH = "branch", _("party branch")
+    BRANCH = "branch", pgettext_lazy("party organisation kind", "party branch")
     GROUP = "group", _("party group")
