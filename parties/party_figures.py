@@ -1,12 +1,11 @@
 """Figures of the party-building network (两网融合) for an area, in the user's scope: party groups per
 grid (党小组建到网格), party grid workers (党建网格员) and the households each serves (the grids'
-household counts, GridProfile), party-member
-building heads (党员楼长), and the share of compounds with three or more party members that have their
-own party organisation (the "93.4 %" figure).
+household counts, GridProfile), party-member building heads (党员楼长), and the share of compounds with
+three or more party members that have their own party organisation (the "93.4 %" figure).
 
 A compound is the ``Building.compound`` name; a member belongs to the compound of the building they
 live in; a compound has its own organisation when a party organisation is placed on it by that name.
-Each table is read once, grouped by area path, and summed up to the child areas in Python.
+Three queries (grids, organisations, members), grouped by area path and summed up to the child areas.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from grids.models import Area
 from grids.scope import visible_areas
 from parties import selectors
 from parties.choices import PartyOrganisationKind
+from parties.models import PartyMember, PartyOrganisation
 
 COMPOUND_MEMBERS = 3  # compounds with at least this many party members should have their own organisation
 
@@ -41,7 +41,8 @@ def _finish(row: dict) -> dict:
 
 def party_figures(user, area: Area) -> dict:
     """One row per child area of ``area`` (the grid itself for a grid) and a total. ``grid_groups``
-    counts party groups placed on a grid; ``groups_per_grid`` divides them by the grids."""
+    counts party groups placed on a grid; ``groups_per_grid`` divides them by the grids. ``user=None``
+    is the system (the monthly report made by the beat): the whole area, unscoped."""
     children = list(area.children.order_by("code")) if area.level != Level.GRID else [area]
     rows = {child.path: {"area": child, **dict.fromkeys(FIELDS, 0)} for child in children}
 
@@ -51,7 +52,7 @@ def party_figures(user, area: Area) -> dict:
                 row[name] += value
                 return
 
-    def grouped(queryset: QuerySet, path: str = "area_path", **counts) -> None:
+    def grouped(queryset: QuerySet, path: str, **counts) -> None:
         for found in queryset.order_by().values(path).annotate(**counts):
             at = found.pop(path)
             for name, value in found.items():
@@ -59,26 +60,37 @@ def party_figures(user, area: Area) -> dict:
 
     within = area.path
     # Households are the grids' own counts (GridProfile), as the grid-size guidance reads them.
-    grouped(visible_areas(user).filter(level=Level.GRID, path__startswith=within), "path", grids=Count("id"),
-            households=Coalesce(Sum("profile__households"), 0))
-    organisations = selectors.visible_party_organisations(user).filter(area_path__startswith=within)
-    grouped(organisations, groups=Count("id", filter=Q(kind=PartyOrganisationKind.GROUP)),
-            grid_groups=Count("id", filter=Q(kind=PartyOrganisationKind.GROUP, area__level=Level.GRID)))
-    members = selectors.visible_party_members(user).filter(area_path__startswith=within)
-    grouped(members, members=Count("id"), grid_workers=Count("id", filter=Q(is_grid_worker=True)),
-            building_heads=Count("id", filter=Q(is_building_head=True)))
-
-    # Compounds with enough members (two queries: the members by compound, the compounds' organisations).
-    compound = "resident__house__building__compound"
-    crowded = members.exclude(**{compound: ""}).filter(**{f"{compound}__isnull": False}).order_by().values(
-        compound).annotate(n=Count("id"), at=Min("resident__house__building__area_path")).filter(
-        n__gte=COMPOUND_MEMBERS)
-    crowded = {found[compound]: found["at"] for found in crowded}
-    owned = set(organisations.filter(compound__in=list(crowded)).values_list("compound", flat=True))
-    for name, at in crowded.items():
-        add(at, "compounds", 1)
-        if name in owned:
-            add(at, "compounds_with_org", 1)
+    grouped((Area.objects.all() if user is None else visible_areas(user)).filter(level=Level.GRID,
+            path__startswith=within), "path", grids=Count("id"), households=Coalesce(Sum("profile__households"), 0))
+    organisations = (PartyOrganisation.objects.all() if user is None
+                     else selectors.visible_party_organisations(user)).filter(area_path__startswith=within)
+    owned = set()
+    for found in organisations.order_by().values("area_path", "compound").annotate(
+            groups=Count("id", filter=Q(kind=PartyOrganisationKind.GROUP)),
+            grid_groups=Count("id", filter=Q(kind=PartyOrganisationKind.GROUP, area__level=Level.GRID))):
+        add(found["area_path"], "groups", found["groups"])
+        add(found["area_path"], "grid_groups", found["grid_groups"])
+        owned.add(found["compound"])
+    # Members by where they live and by their compound, in one query; a compound counts in the child
+    # area of its first building.
+    members = (PartyMember.objects.all() if user is None else selectors.visible_party_members(user)).filter(
+        area_path__startswith=within)
+    compounds: dict[str, list] = {}
+    for found in members.order_by().values("area_path", compound := "resident__house__building__compound").annotate(
+            members=Count("id"), grid_workers=Count("id", filter=Q(is_grid_worker=True)),
+            building_heads=Count("id", filter=Q(is_building_head=True)),
+            at=Min("resident__house__building__area_path")):
+        for name in ("members", "grid_workers", "building_heads"):
+            add(found["area_path"], name, found[name])
+        if found[compound]:
+            seen = compounds.setdefault(found[compound], [0, found["at"]])
+            seen[0] += found["members"]
+            seen[1] = min(seen[1], found["at"])
+    for name, (count, at) in compounds.items():
+        if count >= COMPOUND_MEMBERS:
+            add(at, "compounds", 1)
+            if name in owned:
+                add(at, "compounds_with_org", 1)
 
     table = [_finish(row) for row in rows.values()]
     total = _finish({name: sum(row[name] for row in table) for name in FIELDS})
