@@ -145,3 +145,17 @@ def test_page_in_both_languages(network, client, language, words):
     assert PHONE_A not in text and "138****5678" in text
     client.force_login(c.g3_worker)
     assert "东苑党小组" not in client.get("/people/party/").content.decode()
+
+
+def test_dashboard_card_and_monthly_report(network, client):
+    from reports import exports
+
+    c = network.city
+    client.force_login(c.city_official)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/reports/?area={c.district.code}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="party-figures-card"' in page and "50.0 %" in page and "300.0 households each" in page
+    section = exports._party_section(c.district, None, lambda rows, widths: rows, {"h2": None, "summary": None})
+    assert "4 party grid workers, 300.0 households each" in section[1].text
+    assert section[2][1] == ["Town One", 2, 3, "266.7", 1, "1 / 2"]
+    assert exports.monthly_pdf(c.district, 2026, 11).startswith(b"%PDF")
