@@ -159,3 +159,18 @@ def test_dashboard_card_and_monthly_report(network, client):
     assert "4 party grid workers, 300.0 households each" in section[1].text
     assert section[2][1] == ["Town One", 2, 3, "266.7", 1, "1 / 2"]
     assert exports.monthly_pdf(c.district, 2026, 11).startswith(b"%PDF")
+
+
+def test_api_delete_and_staff_members(network, api):
+    c = network.city
+    outside = api.as_(c.g3_worker).delete(f"/api/v1/party-members/{network.alice.pk}/")
+    assert outside.status_code == 404
+    lead = api.as_(c.t1_operator)
+    assert lead.delete(f"/api/v1/party-members/{network.alice.pk}/").status_code == 204
+    assert lead.get(f"/api/v1/party-members/{network.alice.pk}/").status_code == 404
+    staff = lead.post("/api/v1/party-members/", {"organisation": network.g2_group.pk, "user": c.g1_leader.pk,
+                                                 "is_grid_worker": True}, format="json")
+    assert staff.status_code == 201 and staff.json()["name"] == "g1_leader" and staff.json()["phone"] == ""
+    assert lead.post("/api/v1/party-members/", {"organisation": "abc"}, format="json").status_code == 400
+    assert lead.post("/api/v1/party-members/", {"organisation": network.g2_group.pk, "user": 999999},
+                     format="json").status_code == 404
