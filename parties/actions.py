@@ -347,6 +347,8 @@ def move_resident(resident: Resident, *, actor, moved_on: dt.date, to_house: Hou
     move.save()
     # A key person moves with the resident: the record follows the grid.
     KeyPerson.objects.filter(resident=resident).update(grid=resident.grid, area_path=resident.area_path)
+    # So does a party member's place in the figures (their organisation stays until a transfer).
+    PartyMember.objects.filter(resident=resident).update(area_path=resident.area_path)
     return resident
 
 

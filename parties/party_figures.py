@@ -74,7 +74,7 @@ def party_figures(user, area: Area) -> dict:
     # Members by where they live and by their compound, in one query; a compound counts in the child
     # area of its first building.
     members = (PartyMember.objects.all() if user is None else selectors.visible_party_members(user)).filter(
-        area_path__startswith=within)
+        Q(resident__isnull=True) | Q(resident__moved_out_on__isnull=True), area_path__startswith=within)
     compounds: dict[str, list] = {}
     for found in members.order_by().values("area_path", compound := "resident__house__building__compound").annotate(
             members=Count("id"), grid_workers=Count("id", filter=Q(is_grid_worker=True)),
@@ -97,11 +97,15 @@ def party_figures(user, area: Area) -> dict:
     return {"rows": table, "total": total}
 
 
-def organisation_tree(user, area: Area) -> list[tuple[int, object]]:
-    """The party organisations in ``area`` (scoped) as (depth, organisation), each under its parent,
-    with member counts; one query."""
+TREE_LIMIT = 600  # organisations on the page; a city's whole network is read area by area
+
+
+def organisation_tree(user, area: Area, *, limit: int = TREE_LIMIT) -> list[tuple[int, object]]:
+    """The party organisations in ``area`` (scoped, the first ``limit`` by area) as (depth,
+    organisation), each under its parent, with member counts; one query."""
     found = list(selectors.visible_party_organisations(user).filter(area_path__startswith=area.path)
-                 .select_related("area").annotate(member_count=Count("members")).order_by("area_path", "kind", "name"))
+                 .select_related("area").annotate(member_count=Count("members"))
+                 .order_by("area_path", "kind", "name")[:limit])
     ids = {org.pk for org in found}
     children: dict = {}
     for org in found:

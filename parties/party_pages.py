@@ -11,7 +11,7 @@ from django.shortcuts import render
 
 from parties import selectors
 from parties.pages import _area_from, _areas_for_filter, _default_area, _page, _query
-from parties.party_figures import COMPOUND_MEMBERS, organisation_tree, party_figures
+from parties.party_figures import COMPOUND_MEMBERS, TREE_LIMIT, organisation_tree, party_figures
 
 
 @login_required
@@ -28,6 +28,7 @@ def party(request: HttpRequest) -> HttpResponse:
             members = members.filter(is_building_head=True)
         members = members.select_related("organisation", "resident", "user", "building").order_by(
             "area_path", "organisation__name", "pk")
-        context.update(party_figures(user, area), tree=organisation_tree(user, area), role=role,
+        tree = organisation_tree(user, area)
+        context.update(party_figures(user, area), tree=tree, tree_cut=len(tree) >= TREE_LIMIT, role=role,
                        page=_page(request, members), query=_query(request))
     return render(request, "parties/party.html", context)

@@ -68,6 +68,11 @@ def test_figures_by_hand(network):
     # A compound's own organisation: 西苑 gets one, the share reaches 100 %.
     actions.create_party_organisation(actor=None, name="西苑党支部", kind="branch", area=c.g2, compound="西苑")
     assert party_figures(c.city_official, c.district)["total"]["compound_share"] == 100.0
+    # A member who moves out no longer counts: 西苑 falls below three members.
+    west = network.g2_group.members.exclude(is_building_head=True).first().resident
+    actions.move_resident(west, actor=None, moved_on=dt.date(2026, 11, 1), moved_out=True)
+    after = party_figures(c.city_official, c.district)["total"]
+    assert (after["members"], after["compounds"], after["compound_share"]) == (7, 1, 100.0)
     # Scope: B-1's worker counts only B-1.
     scoped = party_figures(c.g3_worker, c.district)["total"]
     assert (scoped["grids"], scoped["members"], scoped["compounds"]) == (1, 1, 0)
