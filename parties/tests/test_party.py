@@ -160,6 +160,8 @@ def test_dashboard_card_and_monthly_report(network, client):
     client.cookies["django_language"] = "en"
     page = client.get(f"/reports/?area={c.district.code}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="party-figures-card"' in page and "50.0 %" in page and "300.0 households each" in page
+    screen = client.get(f"/reports/screen/?area={c.district.code}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="screen-party"' in screen and "300.0" in screen
     section = exports._party_section(c.district, None, lambda rows, widths: rows, {"h2": None, "summary": None})
     assert "4 party grid workers, 300.0 households each" in section[1].text
     assert section[2][1] == ["Town One", 2, 3, "266.7", 1, "1 / 2"]
