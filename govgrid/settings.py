@@ -349,6 +349,7 @@ SPECTACULAR_SETTINGS = {
         "DisputeRiskLevelEnum": "cases.disputes.RiskLevel",
         "DisputePartyRoleEnum": "cases.disputes.PartyRole",
         "DisputeVisitKindEnum": "cases.disputes.VisitKind",
+        "PartyOrganisationKindEnum": "parties.choices.PartyOrganisationKind",
     },
     # Requests and answers get components of their own: a file is sent as binary and answered as a URL,
     # and read-only fields are no part of a request.

@@ -13,7 +13,17 @@ from django.utils.translation import gettext as _
 
 from govgrid.errors import NotFound
 from parties import selectors
-from parties.models import Building, House, Household, KeyPerson, Organisation, Resident, Visit
+from parties.models import (
+    Building,
+    House,
+    Household,
+    KeyPerson,
+    Organisation,
+    PartyMember,
+    PartyOrganisation,
+    Resident,
+    Visit,
+)
 
 
 def _pk(value) -> int | None:
@@ -69,3 +79,14 @@ def access_key_person_by_id(user, key_person_id, *, act: bool = False, field: st
 
 def access_visit_by_id(user, visit_id, *, field: str | None = None) -> Visit:
     return _get(selectors.visible_visits(user).select_related("key_person"), visit_id, _("No such visit."), field)
+
+
+def access_party_organisation_by_id(user, organisation_id, *, act: bool = False,
+                                    field: str | None = None) -> PartyOrganisation:
+    return _get(selectors.visible_party_organisations(user, act=act).select_related("area"), organisation_id,
+                _("No such party organisation."), field)
+
+
+def access_party_member_by_id(user, member_id, *, act: bool = False, field: str | None = None) -> PartyMember:
+    return _get(selectors.visible_party_members(user, act=act).select_related("organisation", "resident", "user"),
+                member_id, _("No such party member."), field)

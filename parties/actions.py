@@ -30,6 +30,7 @@ from parties.choices import (
     HouseUse,
     KeyPersonCategory,
     OrganisationKind,
+    PartyOrganisationKind,
     PiiAccessKind,
     PiiField,
     RelationToHead,
@@ -42,6 +43,8 @@ from parties.models import (
     Household,
     KeyPerson,
     Organisation,
+    PartyMember,
+    PartyOrganisation,
     PiiAccessLog,
     Resident,
     ResidentMove,
@@ -344,6 +347,8 @@ def move_resident(resident: Resident, *, actor, moved_on: dt.date, to_house: Hou
     move.save()
     # A key person moves with the resident: the record follows the grid.
     KeyPerson.objects.filter(resident=resident).update(grid=resident.grid, area_path=resident.area_path)
+    # So does a party member's place in the figures (their organisation stays until a transfer).
+    PartyMember.objects.filter(resident=resident).update(area_path=resident.area_path)
     return resident
 
 
@@ -575,3 +580,138 @@ def log_export(actor, description: str, count: int, reason: str) -> PiiAccessLog
         actor=actor, at=clock.now(), kind=PiiAccessKind.EXPORT, reason=_reason(reason),
         description=(description or "")[:500], count=max(0, int(count)),
     )
+
+
+# --- the party-building network (两网融合) ---------------------------------------------------------
+
+# Which kinds may sit under which: a committee leads committees and branches, a branch its groups.
+PARTY_CHILD_KINDS = {
+    PartyOrganisationKind.COMMITTEE: {PartyOrganisationKind.COMMITTEE, PartyOrganisationKind.BRANCH,
+                                      PartyOrganisationKind.GROUP},
+    PartyOrganisationKind.BRANCH: {PartyOrganisationKind.GROUP},
+    PartyOrganisationKind.GROUP: set(),
+}
+
+
+def _act_on_area(actor, area: Area | None, field: str = "area") -> Area:
+    if area is None:
+        raise ActionError(_("Choose an area."), field=field, code="required")
+    if actor is not None and not scope_for(actor).covers_area(area, act=True):
+        raise NotFound(_("No such area."), field=field)
+    return area
+
+
+def _party_compound(area: Area, compound) -> str:
+    compound = _text(compound, "compound", max_length=100)
+    if compound and not Building.objects.filter(area_path__startswith=area.path, compound=compound).exists():
+        raise ActionError(_("No building of this area lies in a compound of this name."), field="compound",
+                          code="unknown_compound")
+    return compound
+
+
+@transaction.atomic
+def create_party_organisation(*, actor, name: str, kind: str, area: Area | None,
+                              parent: PartyOrganisation | None = None, compound: str = "") -> PartyOrganisation:
+    """Place a party committee, branch or group on an area (a group on a grid: 党小组建到网格), under
+    ``parent`` if given, and optionally in a compound of that area (the compound's own organisation)."""
+    area = _act_on_area(actor, area)
+    kind = _choice(kind, PartyOrganisationKind, "kind")
+    name = _text(name, "name", required=True)
+    if parent is not None:
+        _act_on(actor, parent, _("No such party organisation."))
+        if kind not in PARTY_CHILD_KINDS[parent.kind]:
+            raise ActionError(_("A %(parent)s cannot lead a %(kind)s.") % {
+                "parent": parent.get_kind_display(), "kind": PartyOrganisationKind(kind).label},
+                field="parent", code="bad_parent")
+        if not area.path.startswith(parent.area_path):
+            raise ActionError(_("The organisation must lie within the area of its parent."), field="parent",
+                              code="outside_parent")
+    return PartyOrganisation.objects.create(name=name, kind=kind, area=area, area_path=area.path, parent=parent,
+                                            compound=_party_compound(area, compound))
+
+
+@transaction.atomic
+def update_party_organisation(organisation: PartyOrganisation, *, actor, **changes) -> PartyOrganisation:
+    _act_on(actor, organisation, _("No such party organisation."))
+    organisation = PartyOrganisation.objects.select_for_update().select_related("area").get(pk=organisation.pk)
+    for name, value in changes.items():
+        if name == "name":
+            organisation.name = _text(value, "name", required=True)
+        elif name == "compound":
+            organisation.compound = _party_compound(organisation.area, value)
+        else:
+            raise ActionError(_("This field cannot be changed here."), field=name)
+    organisation.save()
+    return organisation
+
+
+def _party_roles(member: PartyMember, actor, organisation: PartyOrganisation, values: dict) -> None:
+    for name, value in values.items():
+        if name == "joined_on":
+            if value is not None and value > timezone.localdate(clock.now()):
+                raise ActionError(_("This date lies in the future."), field="joined_on", code="future")
+            member.joined_on = value
+        elif name in ("is_grid_worker", "is_building_head"):
+            setattr(member, name, bool(value))
+        elif name == "building":
+            if value is not None:
+                _act_on(actor, value, _("No such building."))
+                if not value.area_path.startswith(organisation.area_path):
+                    raise ActionError(_("The building must lie within the organisation's area."), field="building",
+                                      code="outside_area")
+            member.building = value
+        else:
+            raise ActionError(_("This field cannot be changed here."), field=name)
+    if member.is_building_head and member.building is None:
+        raise ActionError(_("Say which building this building head is for."), field="building", code="required")
+    if not member.is_building_head:
+        member.building = None
+
+
+@transaction.atomic
+def add_party_member(*, actor, organisation: PartyOrganisation, resident: Resident | None = None, user=None,
+                     **roles) -> PartyMember:
+    """Enrol a party member (a resident living within the organisation's area, and/or a staff user) with
+    their roles: party grid worker (党建网格员), party-member building head (党员楼长) of a building."""
+    _act_on(actor, organisation, _("No such party organisation."))
+    if resident is None and user is None:
+        raise ActionError(_("A party member is a resident or a staff user."), field="resident", code="required")
+    if resident is not None:
+        _act_on(actor, resident, _("No such resident."))
+        if not resident.area_path.startswith(organisation.area_path):
+            raise ActionError(_("The resident must live within the organisation's area."), field="resident",
+                              code="outside_area")
+    if user is not None and not user.is_active:
+        raise ActionError(_("No such user."), field="user", code="invalid")
+    taken = PartyMember.objects.filter(resident=resident) if resident is not None else PartyMember.objects.none()
+    if user is not None:
+        taken = taken | PartyMember.objects.filter(user=user)
+    if taken.exists():
+        raise ActionError(_("This person is already a party member."), field="resident" if resident else "user",
+                          code="duplicate")
+    member = PartyMember(organisation=organisation, resident=resident, user=user,
+                         area_path=resident.area_path if resident is not None else organisation.area_path)
+    _party_roles(member, actor, organisation, roles)
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:  # a concurrent enrolment of the same person won the race
+        raise ActionError(_("This person is already a party member."), code="duplicate") from None
+    return member
+
+
+@transaction.atomic
+def update_party_member(member: PartyMember, *, actor, **changes) -> PartyMember:
+    """Change a member's roles or joining date."""
+    _act_on(actor, member, _("No such party member."))
+    member = PartyMember.objects.select_for_update().select_related("organisation").get(pk=member.pk)
+    _party_roles(member, actor, member.organisation, changes)
+    member.save()
+    return member
+
+
+@transaction.atomic
+def remove_party_member(member: PartyMember, *, actor) -> None:
+    """Take a member off the network (moved away, transferred to another organisation elsewhere)."""
+    _act_on(actor, member, _("No such party member."))
+    PartyMember.objects.filter(pk=member.pk).delete()

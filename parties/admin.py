@@ -13,6 +13,8 @@ from parties.models import (
     Household,
     KeyPerson,
     Organisation,
+    PartyMember,
+    PartyOrganisation,
     PiiAccessLog,
     Resident,
     ResidentMove,
@@ -79,6 +81,23 @@ class KeyPersonAdmin(ReadOnlyAdmin):
     list_display = ["resident", "category", "attention_level", "worker", "next_visit_due", "overdue_since"]
     list_filter = ["category", "attention_level", "is_active"]
     raw_id_fields = ["resident", "worker", "grid"]
+
+
+@admin.register(PartyOrganisation)
+class PartyOrganisationAdmin(ReadOnlyAdmin):
+    list_display = ["name", "kind", "area", "compound", "parent"]
+    list_filter = ["kind"]
+    search_fields = ["name", "compound"]
+    list_select_related = ["area", "parent"]
+    raw_id_fields = ["area", "parent"]
+
+
+@admin.register(PartyMember)
+class PartyMemberAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "organisation", "joined_on", "is_grid_worker", "is_building_head"]
+    list_filter = ["is_grid_worker", "is_building_head"]
+    list_select_related = ["organisation", "resident", "user"]
+    raw_id_fields = ["organisation", "resident", "user", "building"]
 
 
 for model in (Household, ResidentMove, Visit, BuildingRole):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ResidenceKind(models.TextChoices):
@@ -87,3 +88,9 @@ class PiiField(models.TextChoices):
 class PiiAccessKind(models.TextChoices):
     REVEAL = "reveal", _("shown whole")
     EXPORT = "export", _("exported")
+
+
+class PartyOrganisationKind(models.TextChoices):
+    COMMITTEE = "committee", _("party committee")
+    BRANCH = "branch", pgettext_lazy("party organisation kind", "party branch")
+    GROUP = "group", _("party group")

@@ -25,6 +25,7 @@ from parties.choices import (
     HouseUse,
     KeyPersonCategory,
     OrganisationKind,
+    PartyOrganisationKind,
     PiiAccessKind,
     PiiField,
     RelationToHead,
@@ -430,3 +431,69 @@ class PiiAccessLog(models.Model):
         verbose_name_plural = _("personal data access log")
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["resident", "-at"], name="piilog_resident_time")]
+
+
+class PartyOrganisation(models.Model):
+    """A party organisation of the party-building network (两网融合): a committee, branch or group placed
+    on an area (a grid or any level above it) and, for a compound's own organisation, on a compound
+    (the ``Building.compound`` name of buildings in that area). Groups built on grids (党小组建到网格)
+    are groups whose area is a grid."""
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("party organisation kind"), max_length=16, choices=PartyOrganisationKind.choices)
+    parent = models.ForeignKey("self", verbose_name=_("parent organisation"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="children")
+    area = models.ForeignKey(GRID, verbose_name=_("area"), on_delete=models.PROTECT, related_name="+")
+    area_path = models.CharField(_("area path"), max_length=255, editable=False)
+    compound = models.CharField(_("compound"), max_length=100, blank=True,
+                                help_text=_("the compound this organisation is built in, as buildings name it"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("party organisation")
+        verbose_name_plural = _("party organisations")
+        ordering = ["area_path", "kind", "name", "pk"]
+        indexes = [_path_index("partyorg")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartyMember(models.Model):
+    """A party member among the residents and/or the staff, in one organisation, with the roles of the
+    network: party grid worker (党建网格员) and party-member building head (党员楼长, of ``building``).
+    ``area_path`` is where the member lives (the resident's grid) or else the organisation's area."""
+
+    organisation = models.ForeignKey(PartyOrganisation, verbose_name=_("party organisation"),
+                                     on_delete=models.PROTECT, related_name="members")
+    resident = models.ForeignKey(Resident, verbose_name=_("resident"), null=True, blank=True,
+                                 on_delete=models.CASCADE, related_name="party_memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff user"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="party_memberships")
+    joined_on = models.DateField(_("joined the party on"), null=True, blank=True)
+    is_grid_worker = models.BooleanField(_("party grid worker"), default=False)
+    is_building_head = models.BooleanField(_("party-member building head"), default=False)
+    building = models.ForeignKey(Building, verbose_name=_("building headed"), null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="party_heads")
+    area_path = models.CharField(_("area path"), max_length=255, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("party member")
+        verbose_name_plural = _("party members")
+        ordering = ["area_path", "pk"]
+        indexes = [_path_index("partymember")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resident__isnull=False) | Q(user__isnull=False), name="partymember_is_someone",
+                violation_error_message=_("A party member is a resident or a staff user."),
+            ),
+            models.UniqueConstraint(fields=["resident"], condition=Q(resident__isnull=False),
+                                    name="partymember_resident_once"),
+            models.UniqueConstraint(fields=["user"], condition=Q(user__isnull=False), name="partymember_user_once"),
+        ]
+
+    def __str__(self) -> str:
+        if self.resident_id:
+            return self.resident.name
+        return self.user.get_full_name() or self.user.username

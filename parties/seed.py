@@ -22,6 +22,7 @@ from typing import TextIO
 
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from grids.choices import Level, Role
@@ -34,6 +35,7 @@ from parties.choices import (
     HouseUse,
     KeyPersonCategory,
     OrganisationKind,
+    PartyOrganisationKind,
     RelationToHead,
     ResidenceKind,
 )
@@ -44,6 +46,8 @@ from parties.models import (
     Household,
     KeyPerson,
     Organisation,
+    PartyMember,
+    PartyOrganisation,
     Resident,
     Visit,
 )
@@ -90,6 +94,7 @@ class PeopleResult:
     key_persons: int = 0
     visits: int = 0
     building_roles: int = 0
+    party_members: int = 0
     elapsed: float = 0.0
     rows: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list), repr=False)
 
@@ -97,7 +102,7 @@ class PeopleResult:
 def summary_line(result: PeopleResult) -> str:
     return (f"people: {result.residents} residents in {result.households} households, {result.houses} houses, "
             f"{result.buildings} buildings, {result.organisations} organisations, {result.key_persons} key persons, "
-            f"{result.visits} visits ({result.elapsed:.1f} s)")
+            f"{result.visits} visits, {result.party_members} party members ({result.elapsed:.1f} s)")
 
 
 class _Ids:
@@ -192,11 +197,80 @@ def seed_people(city: Area, *, population: int = DEMO_POPULATION, seed: int = 20
                 stdout.write(f"  … {result.residents} residents\n")
     if chunk:
         _write_chunk(chunk, people, workers, result)
+    result.party_members = seed_party_network(city, seed=seed)
     with connection.cursor() as cursor:
-        for model in (Building, House, Household, Resident, Organisation, KeyPerson, Visit):
+        for model in (Building, House, Household, Resident, Organisation, KeyPerson, Visit, PartyMember):
             cursor.execute(f"ANALYZE {model._meta.db_table}")  # noqa: S608 (model tables)
     result.elapsed = time.monotonic() - started
     return result
+
+
+PARTY_MEMBER_EVERY = 16  # one adult resident in 16 is a party member (resident id modulo)
+COMPOUND_ORG_SHARE = 0.93  # compounds with three or more members that get their own branch (the 93.4 % figure)
+
+
+@transaction.atomic
+def seed_party_network(city: Area, *, seed: int = 20240601) -> int:
+    """The party-building network (两网融合) of a seeded city: a committee per community, a party group on
+    every grid under it (党小组建到网格), a branch of its own for most compounds with three or more
+    members; party members among the adult residents, one party grid worker per grid, and party-member
+    building heads. Nothing if the city has a network already. Returns the members written."""
+    if PartyOrganisation.objects.filter(area_path__startswith=city.path).exists():
+        return 0
+    rng = random.Random(seed)
+    adult = timezone.localdate() - timedelta(days=18 * 366)
+    found = (Resident.objects.filter(area_path__startswith=city.path, moved_out_on__isnull=True,
+                                     birth_date__lte=adult, house__isnull=False)
+             .annotate(slot=F("id") % PARTY_MEMBER_EVERY).filter(slot=0)
+             .order_by("area_path", "id").values_list("id", "grid_id", "area_path", "house__building_id",
+                                                       "house__building__compound", "birth_date"))
+    by_grid: dict[int, list[tuple]] = defaultdict(list)
+    for row in found:
+        by_grid[row[1]].append(row)
+    grids = {grid.pk: grid for grid in Area.objects.filter(pk__in=list(by_grid)).select_related("parent")}
+    committees: dict[int, PartyOrganisation] = {}
+    groups: dict[int, PartyOrganisation] = {}
+    for grid_id in sorted(by_grid):
+        grid = grids[grid_id]
+        community = grid.parent or grid
+        if community.pk not in committees:
+            committees[community.pk] = PartyOrganisation.objects.create(
+                name=f"{community.name}党委", kind=PartyOrganisationKind.COMMITTEE, area=community,
+                area_path=community.path)
+        groups[grid_id] = PartyOrganisation.objects.create(
+            name=f"{grid.name}党小组", kind=PartyOrganisationKind.GROUP, area=grid, area_path=grid.path,
+            parent=committees[community.pk])
+    compounds: dict[str, list[tuple]] = defaultdict(list)
+    for rows in by_grid.values():
+        for row in rows:
+            if row[4]:
+                compounds[row[4]].append(row)
+    branches: dict[str, PartyOrganisation] = {}
+    for name in sorted(compounds):
+        rows = compounds[name]
+        if len(rows) >= 3 and rng.random() < COMPOUND_ORG_SHARE:
+            grid = grids[rows[0][1]]
+            community = grid.parent or grid
+            branches[name] = PartyOrganisation.objects.create(
+                name=f"{name}党支部", kind=PartyOrganisationKind.BRANCH, area=community, area_path=community.path,
+                parent=committees[community.pk], compound=name)
+    members = []
+    for grid_id, rows in by_grid.items():
+        headed: set[int] = set()
+        for index, (resident_id, _grid, path, building_id, compound, birth) in enumerate(rows):
+            head = building_id not in headed and rng.random() < 0.5
+            if head:
+                headed.add(building_id)
+            joined = birth + timedelta(days=366 * rng.randint(18, 30))
+            branch = branches.get(compound)
+            if branch is not None and not path.startswith(branch.area_path):  # a namesake in another community
+                branch = None
+            members.append(PartyMember(
+                organisation=branch or groups[grid_id], resident_id=resident_id, area_path=path,
+                joined_on=min(joined, timezone.localdate()), is_grid_worker=index == 0, is_building_head=head,
+                building_id=building_id if head else None))
+    PartyMember.objects.bulk_create(members, batch_size=5000)
+    return len(members)
 
 
 class _Placer:

@@ -19,6 +19,8 @@ from parties.models import (
     Household,
     KeyPerson,
     Organisation,
+    PartyMember,
+    PartyOrganisation,
     Resident,
     Visit,
 )
@@ -66,6 +68,14 @@ def visible_key_persons(user, *, act: bool = False) -> QuerySet[KeyPerson]:
 
 def visible_visits(user, *, act: bool = False) -> QuerySet[Visit]:
     return _scoped(Visit, user, act=act)
+
+
+def visible_party_organisations(user, *, act: bool = False) -> QuerySet[PartyOrganisation]:
+    return _scoped(PartyOrganisation, user, act=act)
+
+
+def visible_party_members(user, *, act: bool = False) -> QuerySet[PartyMember]:
+    return _scoped(PartyMember, user, act=act)
 
 
 def visible_building_roles(user) -> QuerySet[BuildingRole]:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from parties import pages
+from parties import pages, party_pages
 
 app_name = "parties"
 urlpatterns = [
@@ -19,5 +19,6 @@ urlpatterns = [
     path("people/buildings/", pages.buildings, name="buildings"),
     path("people/buildings/<int:pk>/", pages.building, name="building"),
     path("people/key-persons/", pages.key_persons, name="key_persons"),
+    path("people/party/", party_pages.party, name="party"),
     path("people/buildings.geojson", pages.buildings_geojson, name="buildings_geojson"),
 ]

@@ -485,6 +485,14 @@ def dispute_figures(area: Area, start: date, end: date) -> dict[str, Any]:
     return area_figures(area, start, end)
 
 
+def party_figures(user, area: Area) -> dict[str, Any]:
+    """The party-building network (两网融合) of the area now (parties.party_figures), the total row."""
+    from parties.party_figures import COMPOUND_MEMBERS
+    from parties.party_figures import party_figures as figures
+
+    return {**figures(user, area)["total"], "compound_members": COMPOUND_MEMBERS}
+
+
 def dashboard(user, area: Area, period: Period, *, overdue_limit: int = OVERDUE_LIMIT) -> dict[str, Any]:
     """Everything the dashboard (and the big screen) shows for ``area`` over ``period``."""
     start, end = period.start, period.end
@@ -499,6 +507,7 @@ def dashboard(user, area: Area, period: Period, *, overdue_limit: int = OVERDUE_
         "departments": department_table(area, start, end),
         "overdue": overdue_table(area, user, limit=overdue_limit),
         "disputes": dispute_figures(area, start, end),
+        "party": party_figures(user, area),
         "charts": {"trend": trend_chart(trend), "categories": categories_chart(categories),
                    "ranking": ranking_chart(ranking)},
         "thresholds": {"green": ON_TIME_GREEN, "yellow": ON_TIME_YELLOW},

@@ -403,6 +403,35 @@ def _register_font() -> None:
         _font_registered = True
 
 
+def _party_section(area: Area, user, grid, styles) -> list[Any]:
+    """The party-building network (两网融合) of the area when the report is made (parties.party_figures)."""
+    from reportlab.platypus import Paragraph
+
+    from parties.party_figures import COMPOUND_MEMBERS, party_figures
+
+    figures = party_figures(user, area)
+    total = figures["total"]
+
+    def dash(value) -> str:
+        return "—" if value is None else str(value)
+
+    rows = [[_("Area"), _("Party groups on grids"), _("Party grid workers"), _("Households per worker"),
+             _("Party-member building heads"), _("Compounds with their own organisation")]]
+    rows += [[row["area"].name, row["grid_groups"], row["grid_workers"], dash(row["households_per_worker"]),
+              row["building_heads"], f"{row['compounds_with_org']} / {row['compounds']}"] for row in figures["rows"]]
+    return [
+        Paragraph(_("Party network"), styles["h2"]),
+        Paragraph(_("%(groups)s party groups on %(grids)s grids (%(per_grid)s per grid); %(workers)s party grid "
+                    "workers, %(households)s households each; %(heads)s party-member building heads; %(share)s of "
+                    "compounds with %(n)s or more party members have their own party organisation.") % {
+            "groups": total["grid_groups"], "grids": total["grids"], "per_grid": dash(total["groups_per_grid"]),
+            "workers": total["grid_workers"], "households": dash(total["households_per_worker"]),
+            "heads": total["building_heads"], "n": COMPOUND_MEMBERS,
+            "share": "—" if total["compound_share"] is None else f"{total['compound_share']} %"}, styles["summary"]),
+        grid(rows, [0.25, 0.15, 0.15, 0.15, 0.15, 0.15]),
+    ]
+
+
 def monthly_pdf(area: Area, year: int, month: int, *, user=None, now: datetime | None = None) -> bytes:
     """One to three A4 pages: title, period, KPIs against the month before, child areas with lights,
     categories, the department league and the longest overdue cases."""
@@ -565,6 +594,8 @@ def monthly_pdf(area: Area, year: int, month: int, *, user=None, now: datetime |
         rows = [[_("Area"), _("Grids"), _("Reported"), _("Zero reports"), _("Coverage")]]
         rows += [[row.area.name, row.grids, row.reported, row.zero, pct(row.rate)] for row in disputes["children"]]
         story.append(grid(rows, [0.36, 0.16, 0.16, 0.16, 0.16]))
+
+    story += _party_section(area, user, grid, styles)
 
     overdue = overdue_table(area, user, limit=10, now=now)
     story.append(Paragraph(_("Longest overdue open cases"), styles["h2"]))

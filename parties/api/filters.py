@@ -13,9 +13,10 @@ from parties.choices import (
     HouseUse,
     KeyPersonCategory,
     OrganisationKind,
+    PartyOrganisationKind,
     ResidenceKind,
 )
-from parties.models import Building, House, KeyPerson, Organisation, Resident, Visit
+from parties.models import Building, House, KeyPerson, Organisation, PartyMember, PartyOrganisation, Resident, Visit
 
 
 class BuildingFilterSet(django_filters.FilterSet):
@@ -105,3 +106,24 @@ class VisitFilterSet(django_filters.FilterSet):
     class Meta:
         model = Visit
         fields = ["within", "key_person", "worker", "on_time", "after", "before"]
+
+
+class PartyOrganisationFilterSet(django_filters.FilterSet):
+    within = SubtreeFilter(path_field="area_path")
+    kind = django_filters.ChoiceFilter(choices=PartyOrganisationKind.choices)
+    parent = django_filters.NumberFilter(field_name="parent_id")
+
+    class Meta:
+        model = PartyOrganisation
+        fields = ["within", "kind", "parent"]
+
+
+class PartyMemberFilterSet(django_filters.FilterSet):
+    within = SubtreeFilter(path_field="area_path")
+    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    is_grid_worker = StrictBooleanFilter()
+    is_building_head = StrictBooleanFilter()
+
+    class Meta:
+        model = PartyMember
+        fields = ["within", "organisation", "is_grid_worker", "is_building_head"]

@@ -15,11 +15,23 @@ from parties.choices import (
     HouseUse,
     KeyPersonCategory,
     OrganisationKind,
+    PartyOrganisationKind,
     PiiField,
     RelationToHead,
     ResidenceKind,
 )
-from parties.models import Building, BuildingRole, House, Household, KeyPerson, Organisation, Resident, Visit
+from parties.models import (
+    Building,
+    BuildingRole,
+    House,
+    Household,
+    KeyPerson,
+    Organisation,
+    PartyMember,
+    PartyOrganisation,
+    Resident,
+    Visit,
+)
 
 
 class BuildingRoleSerializer(serializers.ModelSerializer):
@@ -249,3 +261,53 @@ class BuildingRoleWriteSerializer(serializers.Serializer):
     resident = serializers.IntegerField(required=False, allow_null=True)
     unit = serializers.CharField(max_length=10, required=False, allow_blank=True, default="")
     floor = serializers.IntegerField(required=False, allow_null=True)
+
+
+class PartyOrganisationSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    area_code = serializers.CharField(source="area.code", read_only=True)
+    area_name = serializers.CharField(source="area.name", read_only=True)
+
+    class Meta:
+        model = PartyOrganisation
+        fields = ["id", "name", "kind", "kind_display", "parent", "area", "area_code", "area_name", "compound"]
+        read_only_fields = fields
+
+
+class PartyOrganisationWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    kind = serializers.ChoiceField(choices=PartyOrganisationKind.choices, required=False)
+    area = serializers.CharField(required=False, help_text=_("the area's code (a grid or any level above)"))
+    parent = serializers.IntegerField(required=False, allow_null=True)
+    compound = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                     help_text=_("the compound this organisation is built in, as buildings name it"))
+
+
+class PartyMemberSerializer(serializers.ModelSerializer):
+    """A party member; a resident's phone number is the masked text."""
+
+    name = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+    organisation_name = serializers.CharField(source="organisation.name", read_only=True)
+
+    class Meta:
+        model = PartyMember
+        fields = ["id", "organisation", "organisation_name", "resident", "user", "name", "phone", "joined_on",
+                  "is_grid_worker", "is_building_head", "building"]
+        read_only_fields = fields
+
+    def get_name(self, obj: PartyMember) -> str:
+        return str(obj)
+
+    def get_phone(self, obj: PartyMember) -> str:
+        return obj.resident.phone_masked if obj.resident_id else ""
+
+
+class PartyMemberWriteSerializer(serializers.Serializer):
+    organisation = serializers.IntegerField(required=False)
+    resident = serializers.IntegerField(required=False, allow_null=True)
+    user = serializers.IntegerField(required=False, allow_null=True, help_text=_("a staff user"))
+    joined_on = serializers.DateField(required=False, allow_null=True)
+    is_grid_worker = serializers.BooleanField(required=False)
+    is_building_head = serializers.BooleanField(required=False)
+    building = serializers.IntegerField(required=False, allow_null=True, help_text=_("the building headed"))

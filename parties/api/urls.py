@@ -9,5 +9,7 @@ router.register("residents", views.ResidentViewSet, basename="resident")
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
 router.register("key-persons", views.KeyPersonViewSet, basename="key-person")
 router.register("visits", views.VisitViewSet, basename="visit")
+router.register("party-organisations", views.PartyOrganisationViewSet, basename="party-organisation")
+router.register("party-members", views.PartyMemberViewSet, basename="party-member")
 
 urlpatterns = router.urls

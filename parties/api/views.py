@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from govgrid.errors import ActionError, NotFound
-from grids.scope import visible_grids
+from grids.scope import visible_areas, visible_grids
 from parties import access, actions, selectors
 from parties.api import filters
 from parties.api import serializers as s
@@ -288,3 +288,86 @@ class VisitViewSet(_Registry):
         # A resend of a visit already recorded (same client_uuid) answers 200 with that visit.
         replayed = data["client_uuid"] is not None and visit.created_at < request_started
         return self._answer(visit, status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
+
+
+class PartyOrganisationViewSet(_Registry):
+    """Party organisations of the party-building network (两网融合): committees, branches and groups
+    placed on areas, grids (党小组建到网格) and compounds. Filters: ``within``, ``kind``, ``parent``."""
+
+    serializer_class = s.PartyOrganisationSerializer
+    filterset_class = filters.PartyOrganisationFilterSet
+
+    def get_queryset(self):
+        return selectors.visible_party_organisations(self.request.user).select_related("area")
+
+    @extend_schema(request=s.PartyOrganisationWriteSerializer, responses={201: s.PartyOrganisationSerializer})
+    def create(self, request):
+        data = _valid(s.PartyOrganisationWriteSerializer, request)
+        code = data.pop("area", None)
+        area = visible_areas(request.user, act=True).filter(code=code).first() if code else None
+        if area is None:
+            raise NotFound(_("No such area."), field="area")
+        parent = _pop_id(data, "parent", access.access_party_organisation_by_id, request.user, act=True)
+        organisation = actions.create_party_organisation(actor=request.user, area=area, parent=parent,
+                                                         name=data.pop("name", ""), kind=data.pop("kind", ""), **data)
+        return self._answer(organisation, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.PartyOrganisationWriteSerializer, responses=s.PartyOrganisationSerializer)
+    def partial_update(self, request, pk=None):
+        organisation = access.access_party_organisation_by_id(request.user, pk, act=True)
+        data = _valid(s.PartyOrganisationWriteSerializer, request, partial=True)
+        for name in ("kind", "area", "parent"):
+            if name in data:
+                raise ActionError(_("This field cannot be changed here."), field=name)
+        return self._answer(actions.update_party_organisation(organisation, actor=request.user, **data))
+
+
+class PartyMemberViewSet(_Registry):
+    """Party members among residents and staff, with their roles: party grid worker (党建网格员) and
+    party-member building head (党员楼长). A resident's phone number is masked. DELETE takes a member
+    off the network."""
+
+    serializer_class = s.PartyMemberSerializer
+    filterset_class = filters.PartyMemberFilterSet
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.visible_party_members(self.request.user).select_related("organisation", "resident", "user")
+
+    def _building(self, data: dict):
+        return _pop_id(data, "building", access.access_building_by_id, self.request.user, act=True)
+
+    @extend_schema(request=s.PartyMemberWriteSerializer, responses={201: s.PartyMemberSerializer})
+    def create(self, request):
+        data = _valid(s.PartyMemberWriteSerializer, request)
+        organisation = access.access_party_organisation_by_id(request.user, data.pop("organisation", None), act=True,
+                                                              field="organisation")
+        resident = _pop_id(data, "resident", access.access_resident_by_id, request.user, act=True)
+        user_id = data.pop("user", None)
+        user = None
+        if user_id is not None:
+            user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+            if user is None:
+                raise NotFound(_("No such user."), field="user")
+        if "building" in data:
+            data["building"] = self._building(data)
+        member = actions.add_party_member(actor=request.user, organisation=organisation, resident=resident,
+                                          user=user, **data)
+        return self._answer(member, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.PartyMemberWriteSerializer, responses=s.PartyMemberSerializer)
+    def partial_update(self, request, pk=None):
+        member = access.access_party_member_by_id(request.user, pk, act=True)
+        data = _valid(s.PartyMemberWriteSerializer, request, partial=True)
+        for name in ("organisation", "resident", "user"):
+            if name in data:
+                raise ActionError(_("This field cannot be changed here."), field=name)
+        if "building" in data:
+            data["building"] = self._building(data)
+        return self._answer(actions.update_party_member(member, actor=request.user, **data))
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        member = access.access_party_member_by_id(request.user, pk, act=True)
+        actions.remove_party_member(member, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -27,5 +27,13 @@ def test_seed_people_in_the_tiny_city(tiny_city):
     assert KeyPerson.objects.count() == result.key_persons > 0
     assert Visit.objects.count() == result.visits > 0
     assert KeyPerson.objects.filter(worker__isnull=False).exists()  # g1_worker, g3_worker answer for theirs
+    # The party network: a group on every grid with members, a grid worker each, members in scope rows.
+    from parties.models import PartyMember, PartyOrganisation
+    from parties.party_figures import party_figures
+
+    assert result.party_members == PartyMember.objects.count() > 0
+    total = party_figures(None, tiny_city.city)["total"]
+    assert total["grid_workers"] == PartyOrganisation.objects.filter(kind="group").count() == total["grid_groups"]
+    assert not PartyMember.objects.exclude(area_path__startswith=tiny_city.city.path).exists()
     # A second run over the same city adds nobody.
     assert seed_people(tiny_city.city, population=300).residents == 0
