@@ -355,6 +355,9 @@ SPECTACULAR_SETTINGS = {
         "DisputeRiskLevelEnum": "cases.disputes.RiskLevel",
         "DisputePartyRoleEnum": "cases.disputes.PartyRole",
         "DisputeVisitKindEnum": "cases.disputes.VisitKind",
+        "NegativeEventKindEnum": "plans.choices.NegativeKind",
+        "PlanTaskStatusEnum": "plans.choices.TaskStatus",
+        "PlanLightEnum": "plans.choices.Light",
     },
     # Requests and answers get components of their own: a file is sent as binary and answered as a URL,
     # and read-only fields are no part of a request.

@@ -174,7 +174,8 @@ def test_rest(tiny_city, plan, api):
     assert {p["title"]: p["indicators_met"] for p in plans}["平安建设任务清单"] == 0
 
 
-@pytest.mark.parametrize(("language", "words"), [("zh-hans", "任务清单"), ("en", "Work plans")])
+@pytest.mark.parametrize(("language", "words"), [("zh-hans", "挂图作战：按单位和月份的任务"),
+                                                ("en", "Board: tasks by unit and month")])
 def test_pages(tiny_city, plan, client, language, words):
     c = tiny_city
     plan, task, *_ = plan
