@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class TaskStatus(models.TextChoices):
-    ACTIVE = "active", _("in progress")
+    ACTIVE = "active", _("under way")
     DONE = "done", _("done")
 
 

@@ -47,7 +47,7 @@ def generate(*, today: date | None = None) -> WorkPlan | None:
     for district in Area.objects.filter(level=Level.DISTRICT).order_by("code"):
         centre = Centre.objects.filter(area=district).first()
         departments = [d for d in Department.objects.filter(area__path__startswith=district.path, is_active=True)
-                       .order_by("area__path", "pk") if d.pk in handlers]
+                       .order_by("-area__level", "area__path", "pk") if d.pk in handlers]  # a town's unit first
         if centre and centre.area_id in staff and departments:
             break
     else:

@@ -28,7 +28,7 @@ class WorkPlan(models.Model):
 
     year = models.PositiveSmallIntegerField(_("year"))
     title = models.CharField(_("title"), max_length=200)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("plan owner"), on_delete=models.PROTECT,
                               related_name="work_plans")
     area = models.ForeignKey("grids.Area", verbose_name=_("area"), on_delete=models.PROTECT,
                              related_name="work_plans")
@@ -109,7 +109,7 @@ class Indicator(models.Model):
 
     task = models.ForeignKey(PlanTask, verbose_name=_("task"), on_delete=models.CASCADE, related_name="indicators")
     name = models.CharField(_("name"), max_length=200)
-    target = models.DecimalField(_("target"), max_digits=14, decimal_places=2)
+    target = models.DecimalField(_("target value"), max_digits=14, decimal_places=2)
     unit = models.CharField(_("unit of measure"), max_length=20, blank=True)
     actual = models.DecimalField(_("actual"), max_digits=14, decimal_places=2, null=True, blank=True)
 
@@ -152,7 +152,7 @@ class ProgressReport(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reported by"), on_delete=models.PROTECT,
                            related_name="plan_reports")
     at = models.DateTimeField(_("reported at"))
-    text = models.TextField(_("progress"))
+    text = models.TextField(_("progress made"))
     percent = models.DecimalField(_("percent done"), max_digits=5, decimal_places=1)
     figures = models.JSONField(_("figures"), default=dict, blank=True)
 
@@ -200,14 +200,14 @@ class Supervision(models.Model):
 
     task = models.ForeignKey(PlanTask, verbose_name=_("task"), on_delete=models.CASCADE,
                              related_name="supervisions")
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("supervised by"), on_delete=models.PROTECT,
                            related_name="plan_supervisions")
-    at = models.DateTimeField(_("at"))
+    at = models.DateTimeField(_("supervised at"))
     note = models.TextField(_("note"))
 
     class Meta:
-        verbose_name = _("supervision")
-        verbose_name_plural = _("supervisions")
+        verbose_name = _("plan supervision")
+        verbose_name_plural = _("plan supervisions")
         ordering = ["task", "-at"]
 
     def __str__(self) -> str:
