@@ -121,6 +121,11 @@ def may_manage(user, area: Area) -> bool:
     return scope.is_admin or any(area.path.startswith(p) for p in scope.centre_paths + scope.official_paths)
 
 
+def may_manage_somewhere(user) -> bool:
+    scope = scope_for(user)
+    return scope.is_admin or bool(scope.centre_paths or scope.official_paths)
+
+
 def check_manage(user, area: Area) -> None:
     """Create plans, tasks, indicators and milestones, record negative-list events: centre staff and
     officials over the area."""

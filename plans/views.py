@@ -22,8 +22,12 @@ from django.views.decorators.http import require_POST
 
 from cases.forms import MultipleFileField
 from govgrid.errors import ActionError, NotFound
+from grids.choices import Level
+from grids.models import Area, Centre, Department
+from grids.scope import visible_areas
 from plans import access, actions, figures
-from plans.models import PlanTask
+from plans.choices import NegativeKind
+from plans.models import PlanTask, WorkPlan
 
 app_name = "plans"
 
@@ -51,6 +55,80 @@ class SuperviseForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class PlanForm(forms.Form):
+    area = forms.ModelChoiceField(label=gettext_lazy("area"), queryset=Area.objects.none(),
+                                  error_messages={"invalid_choice": gettext_lazy("No such area.")})
+    year = forms.IntegerField(label=gettext_lazy("year"), min_value=2000, max_value=2100)
+    title = forms.CharField(label=gettext_lazy("title"), max_length=200)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = visible_areas(user).filter(level__lte=Level.TOWN).order_by("path")
+
+
+def _units(plan: WorkPlan) -> list[tuple[str, str]]:
+    """The units a task or an event of ``plan`` may name: departments and centres in its area's subtree."""
+    departments = Department.objects.filter(area__path__startswith=plan.area_path, is_active=True)
+    centres = Centre.objects.filter(area__path__startswith=plan.area_path)
+    return ([(f"department:{d.pk}", str(d)) for d in departments.order_by("area__path", "name")]
+            + [(f"centre:{c.pk}", c.name) for c in centres.order_by("area__path")])
+
+
+def _unit(key: str) -> dict:
+    kind, _sep, pk = (key or "").partition(":")
+    if kind == "department":
+        return {"department": Department.objects.get(pk=int(pk))}
+    return {"centre": Centre.objects.get(pk=int(pk))}
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("title"), max_length=200)
+    lead_unit = forms.ChoiceField(label=gettext_lazy("lead unit"))
+    assisting_units = forms.MultipleChoiceField(label=gettext_lazy("assisting units"), required=False)
+    starts_on = forms.DateField(label=gettext_lazy("starts on"), widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = forms.DateField(label=gettext_lazy("deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead_unit"].choices = self.fields["assisting_units"].choices = _units(plan)
+
+
+class NegativeEventForm(forms.Form):
+    unit = forms.ChoiceField(label=gettext_lazy("responsible unit"))
+    date = forms.DateField(label=gettext_lazy("date"), widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(label=gettext_lazy("kind"), choices=NegativeKind.choices)
+    points = forms.DecimalField(label=gettext_lazy("points deducted"), min_value=0, max_value=100, decimal_places=2)
+    note = forms.CharField(label=gettext_lazy("note"), required=False, max_length=5000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = _units(plan)
+
+
+class IndicatorForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("indicator"), max_length=200)
+    target = forms.DecimalField(label=gettext_lazy("target value"), min_value=0, max_digits=14, decimal_places=2)
+    unit = forms.CharField(label=gettext_lazy("unit of measure"), max_length=20, required=False)
+
+
+class MilestoneForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("milestone"), max_length=200)
+    due_on = forms.DateField(label=gettext_lazy("due on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def _submit(request, form, run, errors_status=400) -> int | None:
+    """Validate ``form`` and run the action; None when it worked, else the status to answer with."""
+    if not form.is_valid():
+        return errors_status
+    try:
+        run(form.cleaned_data)
+    except ActionError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return exc.status_code
+    return None
+
+
 def _tasks_with_lights(tasks) -> list[PlanTask]:
     today = figures.today()
     tasks = list(tasks.select_related("plan", "lead_department", "lead_centre"))
@@ -73,8 +151,19 @@ def index(request: HttpRequest) -> HttpResponse:
         except NotFound:
             raise Http404 from None
         tasks = tasks.filter(plan=chosen)
+    form, status = PlanForm(user=request.user), 200
+    if request.method == "POST":
+        form = PlanForm(request.POST, user=request.user)
+        made = []
+        status = _submit(request, form, lambda d: made.append(actions.create_plan(
+            actor=request.user, area=d["area"], year=d["year"], title=d["title"])))
+        if status is None:
+            messages.success(request, _("The work plan is created."))
+            return redirect("plans:plan", pk=made[0].pk)
+    may_create = access.may_manage_somewhere(request.user)
     return render(request, "plans/index.html", {"plans": plan_rows, "board": figures.board(tasks),
-                                                "chosen": chosen})
+                                                "chosen": chosen, "form": form, "may_create": may_create},
+                  status=status)
 
 
 @login_required
@@ -84,8 +173,32 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tasks = _tasks_with_lights(access.tasks_for(request.user).filter(plan=plan))
     met, total = figures.indicators_met(access.plans_for(request.user).filter(pk=plan.pk)).get(plan.pk, (0, 0))
     events = plan.negative_events.select_related("department", "centre")
-    return render(request, "plans/plan.html", {"plan": plan, "tasks": tasks, "met": met, "total": total,
-                                               "events": events})
+    task_form, event_form, status = TaskForm(plan=plan), NegativeEventForm(plan=plan), 200
+    if request.method == "POST":
+        if request.POST.get("form") == "event":
+            event_form = NegativeEventForm(request.POST, plan=plan)
+            status = _submit(request, event_form, lambda d: actions.record_negative_event(
+                actor=request.user, plan=plan, on=d["date"], kind=d["kind"], points=d["points"], note=d["note"],
+                **_unit(d["unit"])))
+        else:
+            task_form = TaskForm(request.POST, plan=plan)
+
+            def create(d):
+                assisting = [_unit(key) for key in d["assisting_units"]]
+                actions.create_task(
+                    actor=request.user, plan=plan, title=d["title"], starts_on=d["starts_on"], deadline=d["deadline"],
+                    lead_department=_unit(d["lead_unit"]).get("department"),
+                    lead_centre=_unit(d["lead_unit"]).get("centre"),
+                    assisting_departments=[u["department"] for u in assisting if "department" in u],
+                    assisting_centres=[u["centre"] for u in assisting if "centre" in u])
+
+            status = _submit(request, task_form, create)
+        if status is None:
+            messages.success(request, _("Saved."))
+            return redirect("plans:plan", pk=plan.pk)
+    return render(request, "plans/plan.html", {
+        "plan": plan, "tasks": tasks, "met": met, "total": total, "events": events, "task_form": task_form,
+        "event_form": event_form, "may_manage": access.may_manage(request.user, plan.area)}, status=status)
 
 
 @login_required
@@ -93,7 +206,20 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     task = access.access_task_by_id(request.user, pk)
     form, supervise_form, status = ReportForm(), SuperviseForm(), 200
-    if request.method == "POST":
+    indicator_form, milestone_form = IndicatorForm(), MilestoneForm()
+    if request.method == "POST" and request.POST.get("form") in ("indicator", "milestone"):
+        if request.POST["form"] == "indicator":
+            indicator_form = IndicatorForm(request.POST)
+            status = _submit(request, indicator_form,
+                             lambda d: actions.add_indicator(actor=request.user, task=task, **d))
+        else:
+            milestone_form = MilestoneForm(request.POST)
+            status = _submit(request, milestone_form,
+                             lambda d: actions.add_milestone(actor=request.user, task=task, **d))
+        if status is None:
+            messages.success(request, _("Saved."))
+            return redirect("plans:task", pk=task.pk)
+    elif request.method == "POST":
         if "note" in request.POST:
             supervise_form = SuperviseForm(request.POST)
             if supervise_form.is_valid():
@@ -132,6 +258,8 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assisting": [*task.assisting_departments.all(), *task.assisting_centres.all()],
         "units": [(access.unit_key_of(u), u) for u in units], "form": form, "supervise_form": supervise_form,
         "may_supervise": access.may_supervise(request.user, task.plan.area),
+        "may_manage": access.may_manage(request.user, task.plan.area), "indicator_form": indicator_form,
+        "milestone_form": milestone_form,
     }, status=status)
 
 

@@ -191,3 +191,30 @@ def test_pages(tiny_city, plan, client, language, words):
     assert task.percent_done == 30
     mine = client.get("/plans/mine/")
     assert task.title in mine.content.decode()
+
+
+def test_pages_create_a_plan_task_and_negative_event(tiny_city, client):
+    c = tiny_city
+    client.force_login(c.district_lead)
+    answer = client.post("/plans/", {"area": c.district.pk, "year": 2026, "title": "区任务清单"})
+    assert answer.status_code == 302
+    plan = access.plans_for(c.district_lead).get(title="区任务清单")
+    unit = f"department:{c.town1_um.pk}"
+    bad = client.post(f"/plans/{plan.pk}/", {"form": "task", "title": "t", "lead_unit": unit,
+                                             "starts_on": "2026-03-10", "deadline": "2026-03-01"})
+    assert bad.status_code == 400 and not plan.tasks.exists()
+    good = client.post(f"/plans/{plan.pk}/", {"form": "task", "title": "矛盾化解", "lead_unit": unit,
+                                              "assisting_units": [f"centre:{c.centres['980101002'].pk}"],
+                                              "starts_on": "2026-03-01", "deadline": "2026-03-31"})
+    assert good.status_code == 302
+    task = plan.tasks.get()
+    assert task.lead_department == c.town1_um and list(task.assisting_centres.all()) == [c.centres["980101002"]]
+    with at(date(2026, 3, 20)):
+        event = client.post(f"/plans/{plan.pk}/", {"form": "event", "unit": unit, "date": "2026-03-19",
+                                                   "kind": "major_incident", "points": "3", "note": ""})
+    assert event.status_code == 302 and plan.negative_events.get().department == c.town1_um
+    # a handler can see the plan through their task but not add to it
+    client.force_login(c.handler)
+    refused = client.post(f"/plans/{plan.pk}/", {"form": "task", "title": "x", "lead_unit": unit,
+                                                 "starts_on": "2026-03-01", "deadline": "2026-03-31"})
+    assert refused.status_code == 403 and plan.tasks.count() == 1
