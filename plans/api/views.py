@@ -6,8 +6,9 @@ out of scope answer the same 404); plans.actions does every write and says why i
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -95,6 +96,36 @@ class PlanTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                                for pk in d["assisting_centres"]],
         )
         return Response(s.PlanTaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("plan", OpenApiTypes.INT, description="Only this plan's tasks")],
+        responses={200: inline_serializer("PlanBoard", {
+            "months": serializers.ListField(child=serializers.CharField()),
+            "totals": inline_serializer("PlanBoardLights", {light: serializers.IntegerField()
+                                                            for light in ("green", "yellow", "red")}),
+            "rows": inline_serializer("PlanBoardRow", {
+                "unit": serializers.CharField(help_text="department:<id> or centre:<id>"),
+                "name": serializers.CharField(),
+                "lights": inline_serializer("PlanBoardRowLights", {light: serializers.IntegerField()
+                                                                   for light in ("green", "yellow", "red")}),
+                "tasks": inline_serializer("PlanBoardTask", {
+                    "id": serializers.IntegerField(), "title": serializers.CharField(),
+                    "month": serializers.CharField(), "light": serializers.CharField(),
+                    "percent": serializers.DecimalField(max_digits=4, decimal_places=1),
+                    "deadline": serializers.DateField()}, many=True)}, many=True),
+        }), **ERRORS},
+        summary="The board (挂图作战): tasks by lead unit and month, with lights",
+    )
+    @action(detail=False, methods=["get"])
+    def board(self, request):
+        shown = figures.board(self.get_queryset())
+        return Response({
+            "months": shown.months, "totals": shown.totals,
+            "rows": [{"unit": row.unit_key, "name": row.unit_name, "lights": row.lights,
+                      "tasks": [{**item, "month": month, "percent": str(item["percent"])}
+                                for month, items in row.months.items() for item in items]}
+                     for row in shown.rows],
+        })
 
     @extend_schema(request=s.IndicatorInputSerializer, responses={201: s.IndicatorSerializer, **ERRORS},
                    summary="Add an indicator")

@@ -218,3 +218,14 @@ def test_pages_create_a_plan_task_and_negative_event(tiny_city, client):
     refused = client.post(f"/plans/{plan.pk}/", {"form": "task", "title": "x", "lead_unit": unit,
                                                  "starts_on": "2026-03-01", "deadline": "2026-03-31"})
     assert refused.status_code == 403 and plan.tasks.count() == 1
+
+
+def test_rest_board(tiny_city, plan, api):
+    c = tiny_city
+    plan, task, other, *_ = plan
+    with at(date(2026, 3, 20)):
+        board = api.as_(c.city_official).get(f"/api/v1/plans/tasks/board/?plan={plan.pk}").json()
+    assert board["months"] == ["2026-03"] and board["totals"] == {"green": 0, "yellow": 0, "red": 2}
+    assert {row["unit"] for row in board["rows"]} == {f"department:{c.town1_um.pk}",
+                                                     f"centre:{c.centres['980101001'].pk}"}
+    assert api.as_(c.g3_worker).get(f"/api/v1/plans/tasks/board/?plan={plan.pk}").status_code == 404
