@@ -50,6 +50,7 @@ database: services venv assets
 	@$(DEMO) $(PY) manage.py seed_categories
 	@$(DEMO) $(PY) manage.py seed_city --preset demo --if-empty
 	@$(DEMO) $(PY) manage.py seed_demo_cases --if-empty
+	@$(DEMO) $(PY) manage.py seed_demo_plans --if-empty
 
 setup: database
 

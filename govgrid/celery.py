@@ -98,6 +98,8 @@ app.conf.beat_schedule = {
     # Disputes: follow-ups on agreements and 复诊 visits due, each morning (cases.actions.disputes).
     "remind-disputes-due": {"task": "cases.tasks.remind_disputes_due", "schedule": crontab(hour=7, minute=0),
                             "options": {"queue": "sweeps"}},
+    # Work-plan tasks red or due within PLAN_REMIND_DAYS: their lead units are told (plans).
+    "remind-plan-tasks": {"task": "plans.remind_plan_tasks", "schedule": crontab(hour=7, minute=10)},
     # Key persons whose visit is past due, each morning before the grid workers start (parties).
     "mark-overdue-visits": {"task": "parties.mark_overdue_visits", "schedule": crontab(hour=6, minute=30),
                             "options": {"queue": "sweeps"}},

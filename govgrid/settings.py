@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "grids",
     "parties",
     "cases",
+    "plans",
     "reports",
 ]
 
@@ -222,6 +223,11 @@ PATROL_STALE_HOURS = env_int("PATROL_STALE_HOURS", 4, minimum=1)
 # How often the phone keeps a position while a patrol page is open, and how often it queues what it kept.
 PATROL_POINT_SECONDS = env_int("PATROL_POINT_SECONDS", 15, minimum=1)
 PATROL_BATCH_SECONDS = env_int("PATROL_BATCH_SECONDS", 60, minimum=1)
+# Work plans (plans.lights): a task lagging its schedule by this many points is yellow, or red.
+PLAN_LIGHT_YELLOW = env_int("PLAN_LIGHT_YELLOW", 10, minimum=1)
+PLAN_LIGHT_RED = env_int("PLAN_LIGHT_RED", 25, minimum=1)
+# plans.tasks.remind_plan_tasks: the lead unit is reminded of a task due within this many days.
+PLAN_REMIND_DAYS = env_int("PLAN_REMIND_DAYS", 7, minimum=1)
 STORAGES = {
     "default": MEDIA_STORAGE_BACKEND,
     # Hashed names need `collectstatic` first: production only, so tests and development run without it.
@@ -350,6 +356,9 @@ SPECTACULAR_SETTINGS = {
         "DisputePartyRoleEnum": "cases.disputes.PartyRole",
         "DisputeVisitKindEnum": "cases.disputes.VisitKind",
         "PartyOrganisationKindEnum": "parties.choices.PartyOrganisationKind",
+        "NegativeEventKindEnum": "plans.choices.NegativeKind",
+        "PlanTaskStatusEnum": "plans.choices.TaskStatus",
+        "PlanLightEnum": "plans.choices.Light",
     },
     # Requests and answers get components of their own: a file is sent as binary and answered as a URL,
     # and read-only fields are no part of a request.

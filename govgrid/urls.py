@@ -37,6 +37,7 @@ urlpatterns = [
     path("dept/", include("cases.pages.department")),
     path("disputes/", include("cases.pages.disputes")),
     path("reports/", include("reports.urls")),
+    path("plans/", include("plans.views")),  # work plans 任务清单: list, board, tasks, a unit's own
     # The live command screen (a page of the web process) and its event stream (the `live` process).
     path("command/live/", live.screen, name="live_screen"),
     path("command/live/counters.json", live.screen_counters, name="live_counters"),
@@ -57,6 +58,7 @@ urlpatterns = [
     path("api/v1/", include("cases.api.urls")),
     path("api/v1/", include("parties.import_api")),  # residents' import and masked export (parties)
     path("api/v1/", include("parties.api.urls")),  # people and places registry (parties)
+    path("api/v1/plans/", include("plans.api.urls")),  # work plans (plans)
     path("api/v1/reports/", include("reports.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's set-up as a script file; its template keeps one small <style>.

@@ -1,0 +1,178 @@
+"""The access module of plans: every plan, task, report or unit a user names, by id in a URL or
+inside a request body, comes from here, and the rules of who may do what on a plan live here.
+
+Seeing: a plan or task whose area lies in the user's scope, and the tasks a user's unit leads or
+assists (a department's handlers, a centre's staff) with their plans. Missing and out of scope raise
+the same NotFound. Acting, once seen: centre staff and officials over the plan's area create and
+record (``check_manage``); officials supervise (``check_supervise``); the handlers or staff of a lead
+or assisting unit report progress (``reporting_unit``). A role that may see but not act gets 403.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from govgrid.errors import Forbidden, NotFound
+from grids.choices import CENTRE_ROLES, Role
+from grids.models import Area, Centre, Department
+from grids.scope import Scope, scope_for, visible_areas, visible_departments
+from plans.models import NegativeEvent, PlanTask, ProgressReport, WorkPlan
+
+
+def _pk(value) -> int | None:
+    if hasattr(value, "pk"):
+        value = value.pk
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 2**63 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
+def _get(queryset: QuerySet, value, message: str, field: str | None):
+    pk = _pk(value)
+    found = queryset.filter(pk=pk).first() if pk is not None else None
+    if found is None:
+        raise NotFound(message, field=field)
+    return found
+
+
+def _path_q(paths, prefix: str = "") -> Q:
+    query = Q(pk__in=[])
+    for path in paths:
+        query |= Q(**{f"{prefix}area_path__startswith": path})
+    return query
+
+
+def _unit_task_ids(scope: Scope) -> QuerySet:
+    """Ids of the tasks the user's own units lead or assist."""
+    query = (Q(lead_department__in=scope.department_ids) | Q(assisting_departments__in=scope.department_ids))
+    if scope.centre_paths:
+        query |= Q(lead_centre__area__path__in=scope.centre_paths)
+        query |= Q(assisting_centres__area__path__in=scope.centre_paths)
+    return PlanTask.objects.filter(query).values("pk")
+
+
+def tasks_for(user) -> QuerySet[PlanTask]:
+    scope = scope_for(user)
+    if scope.is_admin:
+        return PlanTask.objects.all()
+    return PlanTask.objects.filter(_path_q(scope.see_paths) | Q(pk__in=_unit_task_ids(scope)))
+
+
+def plans_for(user) -> QuerySet[WorkPlan]:
+    scope = scope_for(user)
+    if scope.is_admin:
+        return WorkPlan.objects.all()
+    return WorkPlan.objects.filter(_path_q(scope.see_paths)
+                                   | Q(pk__in=PlanTask.objects.filter(pk__in=_unit_task_ids(scope)).values("plan_id")))
+
+
+def my_tasks(user) -> QuerySet[PlanTask]:
+    """The tasks the user's own units lead or assist (a handler's phone list)."""
+    scope = scope_for(user)
+    return PlanTask.objects.filter(pk__in=_unit_task_ids(scope))
+
+
+def negative_events_for(user) -> QuerySet[NegativeEvent]:
+    return NegativeEvent.objects.filter(plan__in=plans_for(user))
+
+
+def access_plan_by_id(user, plan_id, *, field: str | None = None) -> WorkPlan:
+    return _get(plans_for(user).select_related("area", "owner"), plan_id, _("No such work plan."), field)
+
+
+def access_task_by_id(user, task_id, *, field: str | None = None) -> PlanTask:
+    return _get(tasks_for(user).select_related("plan", "plan__area", "lead_department", "lead_centre"), task_id,
+                _("No such plan task."), field)
+
+
+def access_report_by_id(user, report_id, *, field: str | None = None) -> ProgressReport:
+    return _get(ProgressReport.objects.filter(task__in=tasks_for(user)), report_id, _("No such progress report."),
+                field)
+
+
+def access_area(user, area_id, *, field: str | None = "area") -> Area:
+    """An area the user can see (whether they may own a plan there is ``check_manage``'s)."""
+    return _get(visible_areas(user), area_id, _("No such area."), field)
+
+
+def access_department(user, department_id, *, field: str | None = None) -> Department:
+    return _get(visible_departments(user), department_id, _("No such department."), field)
+
+
+def access_centre(user, centre_id, *, field: str | None = None) -> Centre:
+    """A centre the user can see: one over or under an area of their scope."""
+    scope = scope_for(user)
+    centres = Centre.objects.select_related("area")
+    if not scope.is_admin:
+        query = Q(pk__in=[])
+        for path in scope.see_paths:
+            query |= Q(area__path__startswith=path) | Q(area__code__in=path.rstrip("/").split("/")[:-1])
+        centres = centres.filter(query)
+    return _get(centres, centre_id, _("No such centre."), field)
+
+
+def may_manage(user, area: Area) -> bool:
+    scope = scope_for(user)
+    return scope.is_admin or any(area.path.startswith(p) for p in scope.centre_paths + scope.official_paths)
+
+
+def may_manage_somewhere(user) -> bool:
+    scope = scope_for(user)
+    return scope.is_admin or bool(scope.centre_paths or scope.official_paths)
+
+
+def check_manage(user, area: Area) -> None:
+    """Create plans, tasks, indicators and milestones, record negative-list events: centre staff and
+    officials over the area."""
+    if not may_manage(user, area):
+        raise Forbidden(_("Only centre staff and officials over the plan's area may change the plan."))
+
+
+def may_supervise(user, area: Area) -> bool:
+    scope = scope_for(user)
+    return scope.is_admin or any(area.path.startswith(p) for p in scope.official_paths)
+
+
+def check_supervise(user, area: Area) -> None:
+    if not may_supervise(user, area):
+        raise Forbidden(_("Only officials over the plan's area may supervise its tasks."))
+
+
+def reporting_units(user, task: PlanTask) -> list[Department | Centre]:
+    """The lead or assisting units of ``task`` the user reports for (handler of a department, staff of
+    a centre), lead first."""
+    scope = scope_for(user)
+    units: list[Department | Centre] = []
+    departments = ([task.lead_department] if task.lead_department_id else []) + list(task.assisting_departments.all())
+    centres = ([task.lead_centre] if task.lead_centre_id else []) + list(
+        task.assisting_centres.select_related("area"))
+    for department in departments:
+        if department.pk in scope.department_ids:
+            units.append(department)
+    if scope.has_role(*CENTRE_ROLES, Role.ADMIN):
+        for centre in centres:
+            if centre.area.path in scope.centre_paths:
+                units.append(centre)
+    return units
+
+
+def reporting_unit(user, task: PlanTask, unit_key: str | None = None) -> Department | Centre:
+    """The unit the user reports for: the one named (``department:<id>`` or ``centre:<id>``) or their first."""
+    units = reporting_units(user, task)
+    if not units:
+        raise Forbidden(_("Only the lead or an assisting unit of the task may report its progress."))
+    if not unit_key:
+        return units[0]
+    for unit in units:
+        if unit_key == unit_key_of(unit):
+            return unit
+    raise NotFound(_("No such unit on this task."), field="unit")
+
+
+def unit_key_of(unit) -> str:
+    return f"{'department' if isinstance(unit, Department) else 'centre'}:{unit.pk}"
