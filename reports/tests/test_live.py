@@ -6,6 +6,7 @@ the commit; the light sweep publishes its changes."""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -151,6 +152,7 @@ def test_the_light_sweep_publishes_each_change_in_one_batch(settings, tiny_city,
     import time_machine
 
     from cases.choices import ACTIVE_DISPATCH_STATUSES
+    from cases.models import Case
 
     settings.LIVE_STREAM_KEY = key = f"govgrid:live:test:{uuid.uuid4().hex}"
     try:
@@ -164,15 +166,23 @@ def test_the_light_sweep_publishes_each_change_in_one_batch(settings, tiny_city,
         sent = []
         original = live.send
         live.send = lambda events: sent.append(len(events)) or original(events)
+        sweeps = 0
         try:
             with time_machine.travel(max(c.due_at for c in cases) + timedelta(days=3), tick=False):
-                jobs.sweep_deadlines()
+                # The sweep skips rows another transaction holds (SKIP LOCKED): a Celery worker started
+                # by an earlier test of this process may be triaging one of these cases just then.
+                ids = [c.pk for c in cases]
+                while sweeps < 50 and Case.objects.filter(pk__in=ids, light=Light.RED).count() < 3:
+                    jobs.sweep_deadlines()
+                    sweeps += 1
+                    time.sleep(0.1)
         finally:
             live.send = original
         lights = {event["id"]: event for event in live.recent(None) if event["kind"] == "light"}
         assert set(lights) == {case.pk for case in cases}
         assert {(e["from"], e["light"]) for e in lights.values()} == {(Light.GREEN, Light.RED)}
-        assert sent == [3]  # one round trip to Redis for the sweep's batch
+        # One round trip to Redis for each sweep's batch (one sweep, unless a row was held a moment).
+        assert sum(sent) == 3 and len(sent) <= sweeps
         assert live.recent((tiny_city.town2.path,)) == []  # scoped by path
     finally:
         live.client().delete(key)
