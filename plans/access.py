@@ -95,6 +95,13 @@ def access_report_by_id(user, report_id, *, field: str | None = None) -> Progres
                 field)
 
 
+def access_evidence_by_id(user, evidence_id, *, field: str | None = None):
+    """A progress report's photo, for those who may see its task (the same 404 otherwise)."""
+    from plans.models import Evidence
+
+    return _get(Evidence.objects.filter(report__task__in=tasks_for(user)), evidence_id, _("No such photo."), field)
+
+
 def access_area(user, area_id, *, field: str | None = "area") -> Area:
     """An area the user can see (whether they may own a plan there is ``check_manage``'s)."""
     return _get(visible_areas(user), area_id, _("No such area."), field)

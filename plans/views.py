@@ -13,7 +13,7 @@ import functools
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -284,10 +284,21 @@ def milestone_done(request: HttpRequest, pk: int, milestone_id: int) -> HttpResp
     return redirect("plans:task", pk=task.pk)
 
 
+@login_required
+@found_or_404
+def evidence_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """A progress report's photo (decoded and cleaned when it was sent), for those who may see its task."""
+    evidence = access.access_evidence_by_id(request.user, pk)
+    response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 urlpatterns = [
     path("", index, name="index"),
     path("mine/", mine, name="mine"),
     path("<int:pk>/", plan_detail, name="plan"),
     path("tasks/<int:pk>/", task_detail, name="task"),
+    path("evidence/<int:pk>/", evidence_photo, name="evidence"),
     path("tasks/<int:pk>/milestones/<int:milestone_id>/done/", milestone_done, name="milestone_done"),
 ]

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from govgrid import clock
 from govgrid.errors import Forbidden, NotFound
@@ -229,3 +230,20 @@ def test_rest_board(tiny_city, plan, api):
     assert {row["unit"] for row in board["rows"]} == {f"department:{c.town1_um.pk}",
                                                      f"centre:{c.centres['980101001'].pk}"}
     assert api.as_(c.g3_worker).get(f"/api/v1/plans/tasks/board/?plan={plan.pk}").status_code == 404
+
+
+def test_evidence_photos_are_shown_to_those_who_see_the_task(tiny_city, plan, client):
+    c = tiny_city
+    _plan, _task, other, _rate, _visits = plan
+    with at(date(2026, 3, 6)):
+        report = actions.report_progress(actor=c.t1_operator, task=other, text="走访 120 户", percent=45,
+                                         files=[SimpleUploadedFile("a.png", PNG, content_type="image/png")])
+    photo = report.evidence.get()
+    url = reverse("plans:evidence", args=[photo.pk])
+    client.force_login(c.t1_operator)
+    assert url in client.get(reverse("plans:task", args=[other.pk])).content.decode()
+    shown = client.get(url)
+    assert shown.status_code == 200 and shown["Content-Type"] == "image/png"
+    client.force_login(c.t2_operator)  # another town: the same answer as for a photo that does not exist
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("plans:evidence", args=[photo.pk + 1000])).status_code == 404
