@@ -45,14 +45,15 @@ BATCH = 1000
 def announce(area, *, key: str, message, params: dict | None = None, url: str = "",
              roles: Iterable[str] | None = None, user_ids: Iterable[int] = ()) -> None:
     """Tell everyone in ``area``'s subtree (see the module's docstring), after the current transaction
-    commits. ``message`` is a lazy text (gettext_lazy) with ``%(name)s`` placeholders for ``params``; it
-    is stored as its English msgid and shown in each reader's language."""
+    commits; ``area`` None tells only the people in ``user_ids`` (a unit's own people). ``message`` is
+    a lazy text (gettext_lazy) with ``%(name)s`` placeholders for ``params``; it is stored as its
+    English msgid and shown in each reader's language."""
     from cases import tasks
 
     if not key or len(key) > 120:
         raise ValueError("an announcement needs a key of 1 to 120 characters (its idempotency key)")
     spec = {
-        "path": area.path, "key": key, "template": msgid(message),
+        "path": area.path if area is not None else None, "key": key, "template": msgid(message),
         "params": params or {}, "url": url, "roles": sorted(roles) if roles else None,
         "user_ids": sorted(set(user_ids)),
     }
@@ -69,13 +70,14 @@ def recipients(spec: dict, *, after: int = 0, limit: int = BATCH):
     """The next ``limit`` recipients of an announcement by id above ``after``."""
     from grids.models import Membership
 
-    memberships = Membership.objects.filter(user=OuterRef("pk")).filter(
-        Q(area__path__startswith=spec["path"]) | Q(department__area__path__startswith=spec["path"]))
-    if spec.get("roles"):
-        memberships = memberships.filter(role__in=spec["roles"])
-    return (get_user_model().objects.filter(is_active=True, pk__gt=after)
-            .filter(Exists(memberships) | Q(pk__in=spec.get("user_ids") or []))
-            .order_by("pk")[:limit])
+    named = Q(pk__in=spec.get("user_ids") or [])
+    if spec["path"] is not None:
+        memberships = Membership.objects.filter(user=OuterRef("pk")).filter(
+            Q(area__path__startswith=spec["path"]) | Q(department__area__path__startswith=spec["path"]))
+        if spec.get("roles"):
+            memberships = memberships.filter(role__in=spec["roles"])
+        named |= Q(Exists(memberships))
+    return get_user_model().objects.filter(is_active=True, pk__gt=after).filter(named).order_by("pk")[:limit]
 
 
 def render(spec: dict) -> str:

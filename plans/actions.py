@@ -30,9 +30,6 @@ MAX_TEXT = 5000
 MAX_FILES = 6
 # A role nobody holds: announcements to a unit go to its people by id (user_ids), not to a subtree,
 # which would also reach every other department or centre below the unit's area.
-_BY_ID_ONLY = ["plans_unit_only"]
-
-
 def _text(value, field: str, message: str, limit: int = MAX_TITLE) -> str:
     value = (value or "").strip()
     if not value:
@@ -181,10 +178,6 @@ def lead_unit_user_ids(task: PlanTask) -> list[int]:
     return list(members.filter(user__is_active=True).values_list("user_id", flat=True).distinct())
 
 
-def _unit_area(task: PlanTask) -> Area:
-    return task.lead_department.area if task.lead_department_id else task.lead_centre.area
-
-
 @transaction.atomic
 def supervise_task(*, actor, task: PlanTask, note: str) -> Supervision:
     """督导: an official's note on a task; the lead unit's people are told (in-app, and by e-mail or
@@ -192,10 +185,10 @@ def supervise_task(*, actor, task: PlanTask, note: str) -> Supervision:
     access.check_supervise(actor, task.plan.area)
     note = _text(note, "note", _("Write the supervision note."), limit=MAX_TEXT)
     supervision = Supervision.objects.create(task=task, by=actor, at=clock.now(), note=note)
-    announce(_unit_area(task), key=f"plan-supervise:{supervision.pk}",
+    announce(None, key=f"plan-supervise:{supervision.pk}",
              message=gettext_lazy("Supervision of task %(title)s: %(note)s"),
              params={"title": task.title[:80], "note": note[:120]},
-             url=reverse("plans:task", args=[task.pk]), roles=_BY_ID_ONLY, user_ids=lead_unit_user_ids(task))
+             url=reverse("plans:task", args=[task.pk]), user_ids=lead_unit_user_ids(task))
     return supervision
 
 
@@ -234,11 +227,11 @@ def remind_due_tasks(*, today: date | None = None, within_days: int | None = Non
         if light != Light.RED and not due_soon:
             continue
         with transaction.atomic():
-            announce(_unit_area(task), key=f"plan-remind:{task.pk}:{today:%Y%m%d}",
+            announce(None, key=f"plan-remind:{task.pk}:{today:%Y%m%d}",
                      message=gettext_lazy("Task %(title)s is due on %(deadline)s (%(percent)s %% done)"),
                      params={"title": task.title[:80], "deadline": task.deadline.isoformat(),
                              "percent": str(task.percent_done)},
-                     url=reverse("plans:task", args=[task.pk]), roles=_BY_ID_ONLY, user_ids=lead_unit_user_ids(task))
+                     url=reverse("plans:task", args=[task.pk]), user_ids=lead_unit_user_ids(task))
         told += 1
     return told
 
