@@ -51,6 +51,48 @@ def _migration_seeds(request):
 
 
 @pytest.fixture(autouse=True)
+def _celery_idle_before_flush(request):
+    """A transactional test ends by emptying every table (TRUNCATE). If the session's Celery worker
+    is still working on what the test enqueued (a triage, a notice), the TRUNCATE and the task's row
+    locks can deadlock, and the flush fails. So, after such a test and before the flush, wait (up to
+    20 s) until the worker has nothing queued, reserved or running."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server"))
+    if not transactional:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up before this fixture, so flushed after it
+    yield
+    if _WORKER["node"]:
+        _wait_until_worker_idle(_WORKER["node"], timeout=20)
+
+
+_WORKER: dict[str, str | None] = {"node": None}
+
+
+def _wait_until_worker_idle(node: str, timeout: float) -> None:
+    import time
+
+    import redis
+    from django.conf import settings
+
+    from govgrid.celery import QUEUES, app
+
+    url = settings.CELERY_BROKER_URL
+    broker = redis.Redis.from_url(url) if url.startswith(("redis:", "rediss:")) else None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if broker is None or not any(broker.llen(queue) for queue in QUEUES):
+            # A --pool=solo worker answers only between tasks: no answer means it is busy.
+            inspect = app.control.inspect(destination=[node], timeout=1.0, limit=1)
+            active, reserved = inspect.active(), inspect.reserved()
+            if active and reserved and not active.get(node) and not reserved.get(node):
+                return
+        time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -178,16 +220,21 @@ def celery_worker(django_db_setup, django_db_blocker):
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
     }
+    import socket
+
     celery = Path(sys.executable).with_name("celery")
+    node = f"pytest-{os.getpid()}@{socket.gethostname()}"
     process = subprocess.Popen(
         [str(celery), "-A", "govgrid", "worker", "--pool=solo", "-Q", ",".join(QUEUES),
-         "-n", f"pytest-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+         "-n", node, "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
         env=env, cwd=settings.BASE_DIR,
     )
     try:
         _wait_for(lambda: bool(app.control.ping(timeout=0.5)), 60, "the Celery worker")
+        _WORKER["node"] = node
         yield process
     finally:
+        _WORKER["node"] = None
         process.terminate()
         try:
             process.wait(timeout=15)
