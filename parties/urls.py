@@ -20,5 +20,8 @@ urlpatterns = [
     path("people/buildings/<int:pk>/", pages.building, name="building"),
     path("people/key-persons/", pages.key_persons, name="key_persons"),
     path("people/party/", party_pages.party, name="party"),
+    path("people/party/organisations/new/", party_pages.create_organisation, name="party_organisation_new"),
+    path("people/party/members/new/", party_pages.add_member, name="party_member_new"),
+    path("people/party/members/<int:pk>/remove/", party_pages.remove_member, name="party_member_remove"),
     path("people/buildings.geojson", pages.buildings_geojson, name="buildings_geojson"),
 ]
