@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
-from django.contrib.gis.geos import Point
 
 from govgrid.errors import ActionError, NotFound
 from parties import actions
@@ -14,39 +12,6 @@ from parties.party_figures import party_figures
 from parties.tests.conftest import PHONE_A
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def network(people):
-    """Community A: a committee, a branch, a group on each grid; group A-1 is the compound 东苑's own.
-    东苑 (A-1) and 西苑 (A-2) each have three members; Community B's group on B-1 has Bob."""
-    c = people.city
-    new = actions.create_resident
-    carol = new(actor=None, name="Carol", house=people.h1)
-    dan = new(actor=None, name="Dan", house=people.h1)
-    b2 = actions.create_building(actor=None, grid=c.g2, number="5", point=Point(113.015, 23.005, srid=4326),
-                                 compound="西苑")
-    h2 = actions.create_house(actor=None, building=b2, room="202")
-    west = [new(actor=None, name=f"West {n}", house=h2) for n in range(3)]
-    org = actions.create_party_organisation
-    committee = org(actor=None, name="A社区党委", kind="committee", area=c.comm_a)
-    branch = org(actor=None, name="A社区第一支部", kind="branch", area=c.comm_a, parent=committee)
-    g1_group = org(actor=None, name="东苑党小组", kind="group", area=c.g1, parent=branch, compound="东苑")
-    g2_group = org(actor=None, name="A-2党小组", kind="group", area=c.g2, parent=branch)
-    b_branch = org(actor=None, name="B社区支部", kind="branch", area=c.comm_b)
-    g3_group = org(actor=None, name="B-1党小组", kind="group", area=c.g3, parent=b_branch)
-    add = actions.add_party_member
-    alice = add(actor=None, organisation=g1_group, resident=people.alice, is_grid_worker=True,
-                joined_on=dt.date(2001, 7, 1))
-    add(actor=None, organisation=g1_group, resident=carol)
-    add(actor=None, organisation=g1_group, resident=dan)
-    add(actor=None, organisation=g1_group, user=c.g1_worker, is_grid_worker=True)
-    add(actor=None, organisation=g2_group, resident=west[0], is_grid_worker=True, is_building_head=True, building=b2)
-    add(actor=None, organisation=g2_group, resident=west[1])
-    add(actor=None, organisation=g2_group, resident=west[2])
-    bob = add(actor=None, organisation=g3_group, resident=people.bob, is_grid_worker=True)
-    return SimpleNamespace(people=people, city=c, committee=committee, branch=branch, g1_group=g1_group,
-                           g2_group=g2_group, g3_group=g3_group, alice=alice, bob=bob, b2=b2)
 
 
 def test_figures_by_hand(network):

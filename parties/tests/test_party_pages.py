@@ -10,7 +10,6 @@ import pytest
 from parties import actions, pii
 from parties.models import PartyMember, PartyOrganisation
 from parties.tests.conftest import ID_B
-from parties.tests.test_party import network  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
 
