@@ -93,6 +93,17 @@ def _wait_until_worker_idle(node: str, timeout: float) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_versioned_caches():
+    """Each test reads centres, categories, activations and scopes from its own database: a test's
+    rows are rolled back, and the per-process caches (govgrid.versioned) must not outlive them."""
+    from govgrid import versioned
+
+    versioned.clear_all()
+    yield
+    versioned.clear_all()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

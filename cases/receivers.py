@@ -76,4 +76,8 @@ def carry_activations(sender, *, move: AreaMove, **kwargs) -> dict[str, int]:
         Activation.objects.filter(pk=activation.pk).update(
             area_path=move.new_path + activation.area_path[len(move.old_path):])
         moved += 1
+    if moved:
+        from govgrid import versioned
+
+        versioned.bump("activations")  # written with update(), which sends no signal
     return {"activations": moved}

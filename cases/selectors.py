@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cases.choices import ACTIVE_DISPATCH_STATUSES
 from cases.models import Case, Dispatch
+from govgrid.versioned import Versioned
 from grids.scope import scope_for
 
 
@@ -56,3 +57,18 @@ def suggest_lead_department(case: Case):
     # Most local first; at the same level, an exact (level, kind) match first.
     candidates.sort(key=lambda d: (-d.area.level, leads.get(d.area.level) != d.kind, d.pk))
     return candidates[0] if candidates else None
+
+
+_CATEGORIES = Versioned("categories")
+
+
+def _load_leaf_categories() -> dict:
+    from cases.models import Category
+
+    return {category.code: category for category in Category.objects.filter(parent__isnull=False, is_active=True)}
+
+
+def leaf_categories() -> dict:
+    """The active leaf categories by code, kept per process (govgrid.versioned; a category saved
+    anywhere is seen on the next request). Shared objects: read them, never change them."""
+    return _CATEGORIES.get(_load_leaf_categories)

@@ -35,6 +35,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from govgrid import versioned
 from grids.choices import GridKind, Level
 from grids.models import Area, GridProfile, analyze_map_tables
 
@@ -492,6 +493,7 @@ def _check_parent(
 
 @transaction.atomic
 def _write(features: list[ParsedFeature]) -> ImportResult:
+    versioned.bump("centres", "scope")  # the areas are bulk-written below
     """Insert level by level: a parent's level is always lower, so it is written in an earlier round.
 
     The tree trigger fills ``path`` and ``centroid`` on each row and would refuse a bad parent, which

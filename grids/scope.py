@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
+from govgrid.versioned import Versioned
 from grids.choices import CENTRE_ROLES, GRID_ROLES, Role
 from grids.models import Area, Department, Membership
 
 _CACHE_ATTR = "_govgrid_scope"
+_SCOPES = Versioned("scope")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,14 @@ def scope_for(user) -> Scope:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
+    # Across requests: per process, keyed by the user's own flags, dropped when memberships, areas
+    # or centres change (govgrid.versioned).
+    scope = _SCOPES.get(lambda: _load_scope(user), key=(user.pk, user.is_superuser))
+    setattr(user, _CACHE_ATTR, scope)
+    return scope
+
+
+def _load_scope(user) -> Scope:
     see: list[str] = []
     act: list[str] = []
     centre: list[str] = []
@@ -116,7 +126,6 @@ def scope_for(user) -> Scope:
         official_paths=tuple(_outermost(tuple(official))),
         roles=frozenset(roles),
     )
-    setattr(user, _CACHE_ATTR, scope)
     return scope
 
 

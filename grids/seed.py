@@ -33,6 +33,7 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from govgrid import versioned
 from govgrid.env import env_str
 from grids.choices import CENTRE_LEVELS, DepartmentKind, GridKind, Level, Role
 from grids.department_names import english_name
@@ -645,6 +646,7 @@ def seed_city(preset: str, *, stdout: TextIO | None = None) -> SeedResult:
     # One hash for everybody: hashing per user would take minutes for a big city.
     staff = _Staff(password_hash=make_password(password), rng=random.Random(f"{plan.preset.seed}-staff"))
 
+    versioned.bump("centres", "scope")  # areas, centres and memberships are bulk-written below
     with transaction.atomic():
         existing = Area.objects.filter(code=plan.city.code).first()
         if existing is not None:

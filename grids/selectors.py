@@ -20,10 +20,7 @@ def locate_grid(lon: float, lat: float) -> Area:
     on an edge shared by two grids the one with the smaller code wins, always the same one. The
     GiST index on ``boundary`` makes this an index probe (benchmark: bench/locate.py).
     """
-    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        raise LocationError(
-            _("Longitude %(lon)s, latitude %(lat)s is not a valid coordinate.") % {"lon": lon, "lat": lat}
-        )
+    check_coordinate(lon, lat)
     point = Point(lon, lat, srid=4326)
     # Only the columns a caller uses: loading the boundary and centroid back would double the cost.
     grid = (
@@ -33,7 +30,16 @@ def locate_grid(lon: float, lat: float) -> Area:
         .first()
     )
     if grid is None:
-        raise LocationError(
-            _("The point (%(lon).6f, %(lat).6f) lies outside every grid.") % {"lon": lon, "lat": lat}
-        )
+        raise outside_every_grid(lon, lat)
     return grid
+
+
+def check_coordinate(lon: float, lat: float) -> None:
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise LocationError(
+            _("Longitude %(lon)s, latitude %(lat)s is not a valid coordinate.") % {"lon": lon, "lat": lat}
+        )
+
+
+def outside_every_grid(lon: float, lat: float) -> LocationError:
+    return LocationError(_("The point (%(lon).6f, %(lat).6f) lies outside every grid.") % {"lon": lon, "lat": lat})

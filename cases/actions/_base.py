@@ -26,6 +26,7 @@ from cases.selectors import visible_cases
 from cases.uploads import check_upload, prepare_upload
 from govgrid import clock
 from govgrid.errors import ActionError, NotFound
+from govgrid.versioned import Versioned
 from grids.models import Area, Centre
 
 # Sent inside the action's transaction for every event written; reports keeps its counters with it
@@ -168,15 +169,26 @@ def check_files(files: Sequence, *, required: bool, field: str = "photos") -> li
     return files
 
 
+_CENTRES = Versioned("centres")
+
+
+def _centres_by_code() -> dict[str, Centre]:
+    return {centre.area.code: centre for centre in Centre.objects.select_related("area")}
+
+
 def owning_centre(grid: Area) -> Centre:
-    """The nearest centre above a grid: its town's, else the district's, else the city's."""
-    codes = grid.path.rstrip("/").split("/")
-    centre = Centre.objects.filter(area__code__in=codes).select_related("area").order_by("-level").first()
+    """The nearest centre above a grid: its town's, else the district's, else the city's.
+
+    From the per-process table of centres (govgrid.versioned): a report costs no query for it."""
+    by_code = _CENTRES.get(_centres_by_code)
+    found = [by_code[code] for code in grid.path.rstrip("/").split("/") if code in by_code]
+    centre = max(found, key=lambda c: c.level, default=None)
     if centre is None:
         raise ActionError(_("No centre covers grid %(grid)s.") % {"grid": grid.name}, field="location")
     return centre
 
 
 def parent_centre(centre: Centre) -> Centre | None:
-    codes = centre.area.path.rstrip("/").split("/")[:-1]
-    return Centre.objects.filter(area__code__in=codes).select_related("area").order_by("-level").first()
+    by_code = _CENTRES.get(_centres_by_code)
+    found = [by_code[code] for code in centre.area.path.rstrip("/").split("/")[:-1] if code in by_code]
+    return max(found, key=lambda c: c.level, default=None)

@@ -30,8 +30,8 @@ from cases.models import Attachment, Case, Category
 from govgrid.errors import ActionError, Forbidden
 from grids.choices import CENTRE_ROLES, GRID_ROLES, Role
 from grids.scope import scope_for
-from grids.selectors import LocationError, locate_grid
-from parties.addresses import suggest_address
+from grids.selectors import LocationError, check_coordinate, outside_every_grid
+from parties.addresses import locate_report
 
 
 def report_case(
@@ -70,9 +70,21 @@ def report_case(
             client_uuid = uuid.UUID(str(client_uuid))
         except ValueError:
             raise ActionError(_("client_uuid is not a valid UUID."), field="client_uuid") from None
-        existing = Case.objects.filter(reporter=reporter, client_uuid=client_uuid).first()
-        if existing is not None:
-            return existing, False
+    try:
+        lon, lat = float(lon), float(lat)
+        check_coordinate(lon, lat)
+    except (LocationError, TypeError, ValueError) as exc:
+        if client_uuid is not None:  # a resend answers with the first case, whatever it carries
+            existing = Case.objects.filter(reporter=reporter, client_uuid=client_uuid).first()
+            if existing is not None:
+                return existing, False
+        raise ActionError(str(exc), field="location") from None
+    # The grid, the address if none was typed, and an earlier send of this report: one round trip.
+    address = (address or "").strip()
+    located = locate_report(lon, lat, reporter_id=reporter.pk if reporter is not None else None,
+                            client_uuid=client_uuid, want_address=not address)
+    if located.existing_case_id is not None:
+        return Case.objects.get(pk=located.existing_case_id), False
     channel = channel or _default_channel(scope)
     if channel not in Channel.values:
         raise ActionError(_("Unknown channel."), field="channel")
@@ -85,10 +97,9 @@ def report_case(
         raise ActionError(_("A case is either resolved on the spot or report-only, not both."), field="report_only")
     if urgency and urgency not in Urgency.values:
         raise ActionError(_("Unknown urgency."), field="urgency")
-    try:
-        grid = locate_grid(float(lon), float(lat))
-    except (LocationError, TypeError, ValueError) as exc:
-        raise ActionError(str(exc), field="location") from None
+    grid = located.grid
+    if grid is None:
+        raise ActionError(str(outside_every_grid(lon, lat)), field="location")
     if not citizen and not pipeline.may_report_in(reporter, grid):
         raise ActionError(
             _("The point lies in grid %(grid)s (%(code)s), outside the grids you work in; report it to that "
@@ -96,7 +107,7 @@ def report_case(
             field="location", code="outside_own_grids",
         )
     # Every case has an address: what the reporter typed, else the nearest standard address (一标).
-    address = (address or "").strip() or suggest_address(Point(float(lon), float(lat), srid=4326), grid)
+    address = address or located.address
     photos = check_files(photos, required=False)
     if answered:
         resolution_note = require_text(resolution_note, "resolution_note", _("Say what the caller was told."))
@@ -110,7 +121,7 @@ def report_case(
     mode = mode_for(grid, at)  # emergency mode over the grid: the case is flagged and its clocks run short
     case = Case(
         channel=channel, reporter=reporter, client_uuid=client_uuid, category=category, description=description,
-        address=address[:200], location=Point(float(lon), float(lat), srid=4326), grid=grid,
+        address=address[:200], location=Point(lon, lat, srid=4326), grid=grid,
         area_path=grid.path, centre=centre, urgency=urgency or category.urgency, reported_at=at,
         is_emergency=mode is not None, activation=mode, clock_factor=mode.factor if mode else None,
     )

@@ -55,3 +55,24 @@ class ScopedUsernameField(ScopedRelatedField):
 
     def __init__(self, **kwargs):
         super().__init__(value_type=str, **kwargs)
+
+
+class LeafCategoryField(serializers.SlugRelatedField):
+    """A case category by code, among the active leaves: from the per-process table of categories
+    (cases.selectors.leaf_categories), so a report costs no query for it. Same errors as a slug field."""
+
+    def __init__(self, **kwargs):
+        from cases.models import Category
+
+        kwargs.setdefault("queryset", Category.objects.filter(parent__isnull=False, is_active=True))
+        super().__init__(slug_field="code", **kwargs)
+
+    def to_internal_value(self, data):
+        from cases.selectors import leaf_categories
+
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        found = leaf_categories().get(str(data))
+        if found is None:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return found

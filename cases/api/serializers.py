@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 
 from cases import access, pipeline
-from cases.api.fields import ScopedIdField, ScopedUsernameField
+from cases.api.fields import LeafCategoryField, ScopedIdField, ScopedUsernameField
 from cases.choices import Satisfaction, Supervision
 from cases.models import Attachment, Case, CaseEvent, Category, Dispatch, ExtensionRequest, Notification
 from govgrid.openapi import BlankChoicesMixin
@@ -113,10 +113,7 @@ class CaseDetailSerializer(CaseSerializer):
 class ReportSerializer(serializers.Serializer):
     """A new report. Photos come as multipart `photos` (and `after_photos` when resolved on the spot)."""
 
-    category = serializers.SlugRelatedField(
-        slug_field="code", queryset=Category.objects.filter(parent__isnull=False, is_active=True),
-        label=_("category"),
-    )
+    category = LeafCategoryField(label=_("category"))
     lon = serializers.FloatField(min_value=-180, max_value=180, label=_("longitude"))
     lat = serializers.FloatField(min_value=-90, max_value=90, label=_("latitude"))
     description = serializers.CharField(max_length=4000, label=_("description"))
