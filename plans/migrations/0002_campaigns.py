@@ -6,6 +6,8 @@ import plans.models
 from django.conf import settings
 from django.db import migrations, models
 
+from plans.campaign_seed import seed
+
 
 class Migration(migrations.Migration):
 
@@ -214,4 +216,5 @@ class Migration(migrations.Migration):
             model_name='inspectionresult',
             constraint=models.UniqueConstraint(fields=('inspection', 'criterion'), name='inspectionresult_once', violation_error_message='A criterion is answered once per inspection.'),
         ),
+        migrations.RunPython(seed, migrations.RunPython.noop),
     ]
