@@ -306,3 +306,13 @@ def test_pages_create_a_campaign_and_enter(tiny_city, types, client):
     assert client.post(f"/plans/campaigns/{campaign.pk}/", {"area": c.g3.pk}).status_code == 400
     assert client.post(f"/plans/campaigns/{campaign.pk}/", {"area": c.comm_a.pk}).status_code == 302
     assert campaign.entries.get().area == c.comm_a
+
+
+def test_demo_campaigns(tiny_city, types):
+    from plans import demo
+
+    made = demo.generate_campaigns(today=date(2026, 6, 1))
+    assert [c.type.code for c in made] == ["safe_village", "no_medical_disturbance"]
+    statuses = {campaign_figures.entry_status(e, date(2026, 6, 1)) for e in made[0].entries.all()}
+    assert statuses == {EntryStatus.CERTIFIED, EntryStatus.FAILED, EntryStatus.REVOKED}
+    assert demo.generate_campaigns_if_empty(today=date(2026, 6, 1)) == []
