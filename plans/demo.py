@@ -141,7 +141,7 @@ def _run_campaign(*, owner, inspector, kind: CampaignType, area: Area, subjects:
 
 def generate_campaigns(*, today: date | None = None) -> list[Campaign]:
     """A 平安村居 campaign over a town (its communities and grids enter) and a 无医闹 campaign over the
-    district (its towns enter), each with entries certified, failed, revoked and not yet inspected."""
+    district (its communities enter), each with entries certified, failed, revoked and not yet inspected."""
     today = today or timezone.localdate()
     found = _setting()
     if found is None:
@@ -160,11 +160,13 @@ def generate_campaigns(*, today: date | None = None) -> list[Campaign]:
             made.append(_run_campaign(owner=owner, inspector=handlers[lead.pk], kind=CampaignType.objects.get(
                 code="safe_village"), area=town, subjects=subjects, title=f"{town.name}{today.year}年平安村居创建",
                 today=today, lead={"lead_department": lead}))
-    towns = list(Area.objects.filter(parent=district, level=Level.TOWN).order_by("code")[:8])
-    if towns:
+    below = Area.objects.filter(path__startswith=district.path)
+    subjects = list(below.filter(level=Level.COMMUNITY).order_by("code")[:8])
+    subjects += list(below.filter(level=Level.GRID).order_by("code")[:max(0, 4 - len(subjects))])
+    if subjects:
         made.append(_run_campaign(
             owner=owner, inspector=owner, kind=CampaignType.objects.get(code="no_medical_disturbance"),
-            area=district, subjects=towns, title=f"{district.name}{today.year}年创建无医闹", today=today,
+            area=district, subjects=subjects, title=f"{district.name}{today.year}年创建无医闹", today=today,
             lead={"lead_centre": centre}))
     return made
 
