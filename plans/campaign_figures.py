@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from govgrid import clock
+from govgrid.names import display_name
+from grids.choices import Level
 from grids.models import Area
 from plans.access import unit_key_of
 from plans.choices import EntryStatus
@@ -169,3 +171,39 @@ def certified_where(campaigns: QuerySet[Campaign], on: date | None = None,
              "type": r["campaign__type__code"], "area": r["area_id"], "organisation": r["organisation_id"],
              "name": r["area__name"] or r["organisation__name"], "area_path": r["area_path"],
              "certified": r["is_certified"]} for r in rows]
+
+
+@dataclass
+class WhereRow:
+    town: str
+    type_name: str
+    entries: int = 0
+    certified: int = 0
+
+    @property
+    def percent_certified(self) -> Decimal:
+        return percent(self.certified, self.entries)
+
+
+def certified_by_town(campaigns: QuerySet[Campaign], on: date | None = None,
+                      entries: QuerySet[CampaignEntry] | None = None) -> list[WhereRow]:
+    """The table of what is certified where: per town (street) and campaign type, the entries counting
+    on ``on`` and those certified then. Entries above town level count under their own area."""
+    on = on or today()
+    entries = CampaignEntry.objects.all() if entries is None else entries
+    rows = (with_validity(entries.filter(counting_q(on), campaign__in=campaigns), on)
+            .annotate(type_name=F("campaign__type__name"), type_name_en=F("campaign__type__name_en"))
+            .values("area_path", "type_name", "type_name_en", "is_certified"))
+    rows = list(rows)
+    codes = {code for row in rows for code in row["area_path"].rstrip("/").split("/")}
+    towns = dict(Area.objects.filter(code__in=codes, level=Level.TOWN).values_list("code", "name"))
+    others = dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
+    table: dict[tuple[str, str], WhereRow] = {}
+    for row in rows:
+        segments = row["area_path"].rstrip("/").split("/")
+        town = next((towns[code] for code in segments if code in towns), others.get(segments[-1], ""))
+        kind = display_name(row["type_name"], row["type_name_en"])
+        line = table.setdefault((town, kind), WhereRow(town, kind))
+        line.entries += 1
+        line.certified += int(row["is_certified"])
+    return sorted(table.values(), key=lambda r: (r.town, r.type_name))

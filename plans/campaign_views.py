@@ -172,8 +172,9 @@ def index(request: HttpRequest) -> HttpResponse:
         if status is None:
             messages.success(request, _("The campaign is created."))
             return redirect("plans:campaign", pk=made[0].pk)
+    where = campaign_figures.certified_by_town(found, entries=access.entries_for(user))
     return render(request, "plans/campaigns.html", {
-        "rows": rows, "form": form, "may_create": access.may_manage_somewhere(user),
+        "rows": rows, "where": where, "form": form, "may_create": access.may_manage_somewhere(user),
         "geojson_url": reverse("plans:campaign_geojson")}, status=status)
 
 

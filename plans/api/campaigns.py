@@ -13,7 +13,7 @@ import json
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -234,6 +234,16 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                                              starts_on=d["starts_on"], ends_on=d["ends_on"],
                                              lead_department=lead_department, lead_centre=lead_centre)
         return Response(CampaignSerializer(campaign, context={"counts": {}}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: inline_serializer("CampaignCertifiedWhere", {
+        "town": serializers.CharField(), "type": serializers.CharField(), "entries": serializers.IntegerField(),
+        "certified": serializers.IntegerField(), "percent_certified": serializers.FloatField()}, many=True)},
+        summary="What is certified where today: per town and campaign type")
+    @action(detail=False, methods=["get"], url_path="certified-where", pagination_class=None)
+    def certified_where(self, request):
+        table = campaign_figures.certified_by_town(self.get_queryset(), entries=access.entries_for(request.user))
+        return Response([{"town": r.town, "type": r.type_name, "entries": r.entries, "certified": r.certified,
+                          "percent_certified": float(r.percent_certified)} for r in table])
 
 
 class CampaignEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

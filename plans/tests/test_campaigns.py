@@ -178,6 +178,9 @@ def test_entries_and_unit_rates_by_hand(tiny_city, village, types):
     where = campaign_figures.certified_where(access.campaigns_for(c.city_official), date(2026, 4, 2))
     assert {(row["name"], row["certified"]) for row in where} == {("A-1", True), ("Community A", False),
                                                                  ("镇一医院", True)}
+    table = campaign_figures.certified_by_town(access.campaigns_for(c.city_official), date(2026, 4, 2))
+    assert [(r.town, r.type_name, r.entries, r.certified) for r in table] == [
+        ("Town One", "平安村居", 2, 1), ("Town Two", "平安医院", 1, 1)]
 
 
 def test_scope(tiny_city, village, client, api):
@@ -255,6 +258,9 @@ def test_rest_round_trip(tiny_city, types, api):
     assert client.get(f"/api/v1/plans/campaign-entries/{entry_id}/").json()["status"] == "revoked"
     listed = client.get("/api/v1/plans/campaigns/").json()["results"]
     assert listed[0]["entries"] == 1 and listed[0]["revoked"] == 1 and listed[0]["certified"] == 0
+    where = client.get("/api/v1/plans/campaigns/certified-where/")
+    assert where.status_code == 200 and where.json() == [{"town": "Town One", "type": "平安村居", "entries": 1,
+                                                          "certified": 0, "percent_certified": 0.0}]
     # the grid worker of Town Two sees none of it
     assert api.as_(c.g3_worker).get("/api/v1/plans/campaigns/").json()["results"] == []
 
