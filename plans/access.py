@@ -6,6 +6,11 @@ assists (a department's handlers, a centre's staff) with their plans. Missing an
 the same NotFound. Acting, once seen: centre staff and officials over the plan's area create and
 record (``check_manage``); officials supervise (``check_supervise``); the handlers or staff of a lead
 or assisting unit report progress (``reporting_unit``). A role that may see but not act gets 403.
+
+Campaigns (创无, 平安细胞) follow the same rules: a campaign is seen by those whose scope holds its
+area, lies inside it (a grid worker sees the town's campaign, but only the entries in their grid) or
+whose unit leads it; centre staff and officials over its area manage it (enter subjects, certify,
+revoke); they and the lead unit's people inspect.
 """
 
 from __future__ import annotations
@@ -17,7 +22,17 @@ from govgrid.errors import Forbidden, NotFound
 from grids.choices import CENTRE_ROLES, Role
 from grids.models import Area, Centre, Department
 from grids.scope import Scope, scope_for, visible_areas, visible_departments
-from plans.models import NegativeEvent, PlanTask, ProgressReport, WorkPlan
+from plans.models import (
+    Campaign,
+    CampaignEntry,
+    CampaignType,
+    Inspection,
+    InspectionPhoto,
+    NegativeEvent,
+    PlanTask,
+    ProgressReport,
+    WorkPlan,
+)
 
 
 def _pk(value) -> int | None:
@@ -183,3 +198,106 @@ def reporting_unit(user, task: PlanTask, unit_key: str | None = None) -> Departm
 
 def unit_key_of(unit) -> str:
     return f"{'department' if isinstance(unit, Department) else 'centre'}:{unit.pk}"
+
+
+# Campaigns (创无 10+N, 平安细胞)
+
+
+def _ancestor_paths(paths) -> list[str]:
+    """Every path above or at each of ``paths`` (``9801/980101/`` gives ``9801/`` and itself)."""
+    found: set[str] = set()
+    for path in paths:
+        codes = path.rstrip("/").split("/")
+        found.update("/".join(codes[:n]) + "/" for n in range(1, len(codes) + 1))
+    return sorted(found)
+
+
+def _unit_campaign_q(scope: Scope, prefix: str = "") -> Q:
+    query = Q(**{f"{prefix}lead_department__in": scope.department_ids})
+    if scope.centre_paths:
+        query |= Q(**{f"{prefix}lead_centre__area__path__in": scope.centre_paths})
+    return query
+
+
+def campaigns_for(user) -> QuerySet[Campaign]:
+    """Campaigns over, under or around the user's areas, and those the user's unit leads."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return Campaign.objects.all()
+    return Campaign.objects.filter(_path_q(scope.see_paths) | Q(area_path__in=_ancestor_paths(scope.see_paths))
+                                   | _unit_campaign_q(scope))
+
+
+def entries_for(user) -> QuerySet[CampaignEntry]:
+    """Entries in the user's areas, all entries of campaigns over the user's areas or led by their unit."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return CampaignEntry.objects.all()
+    return CampaignEntry.objects.filter(_path_q(scope.see_paths) | _path_q(scope.see_paths, "campaign__")
+                                        | _unit_campaign_q(scope, "campaign__"))
+
+
+def campaign_types() -> QuerySet[CampaignType]:
+    """The types anyone may read (configuration, not data of a place)."""
+    return CampaignType.objects.filter(is_active=True).prefetch_related("criteria")
+
+
+def access_campaign_type(type_id, *, field: str | None = "type") -> CampaignType:
+    return _get(campaign_types(), type_id, _("No such campaign type."), field)
+
+
+def access_campaign_by_id(user, campaign_id, *, field: str | None = None) -> Campaign:
+    return _get(campaigns_for(user).select_related("type", "area", "owner", "lead_department", "lead_centre"),
+                campaign_id, _("No such campaign."), field)
+
+
+def access_entry_by_id(user, entry_id, *, field: str | None = None) -> CampaignEntry:
+    return _get(entries_for(user).select_related("campaign", "campaign__type", "campaign__area", "area",
+                                                 "organisation"),
+                entry_id, _("No such campaign entry."), field)
+
+
+def access_inspection_photo_by_id(user, photo_id, *, field: str | None = None) -> InspectionPhoto:
+    """An inspection's photo, for those who see its entry (the same 404 otherwise)."""
+    return _get(InspectionPhoto.objects.filter(inspection__entry__in=entries_for(user)), photo_id,
+                _("No such photo."), field)
+
+
+def access_inspection_by_id(user, inspection_id, *, field: str | None = None) -> Inspection:
+    return _get(Inspection.objects.filter(entry__in=entries_for(user)), inspection_id, _("No such inspection."),
+                field)
+
+
+def access_organisation(user, organisation_id, *, field: str | None = "organisation"):
+    """An organisation the user may see (parties' own scope)."""
+    from parties.access import access_organisation_by_id
+
+    return access_organisation_by_id(user, organisation_id, field=field)
+
+
+def may_manage_campaign(user, campaign: Campaign) -> bool:
+    return may_manage(user, campaign.area)
+
+
+def check_manage_campaign(user, campaign: Campaign) -> None:
+    """Enter subjects, certify, revoke, withdraw: centre staff and officials over the campaign's area."""
+    if not may_manage(user, campaign.area):
+        raise Forbidden(_("Only centre staff and officials over the campaign's area may do this."))
+
+
+def is_lead_unit_member(user, campaign: Campaign) -> bool:
+    scope = scope_for(user)
+    if campaign.lead_department_id:
+        return campaign.lead_department_id in scope.department_ids
+    return (scope.has_role(*CENTRE_ROLES, Role.ADMIN)
+            and campaign.lead_centre.area.path in scope.centre_paths)
+
+
+def may_inspect(user, campaign: Campaign) -> bool:
+    return may_manage(user, campaign.area) or is_lead_unit_member(user, campaign)
+
+
+def check_inspect(user, campaign: Campaign) -> None:
+    """Inspect an entry: managers of the campaign's area and the lead unit's people."""
+    if not may_inspect(user, campaign):
+        raise Forbidden(_("Only the campaign's managers and its lead unit may inspect."))

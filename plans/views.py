@@ -25,7 +25,7 @@ from govgrid.errors import ActionError, NotFound
 from grids.choices import Level
 from grids.models import Area, Centre, Department
 from grids.scope import visible_areas
-from plans import access, actions, figures
+from plans import access, actions, campaign_views, figures
 from plans.choices import NegativeKind
 from plans.models import PlanTask, WorkPlan
 
@@ -301,4 +301,5 @@ urlpatterns = [
     path("tasks/<int:pk>/", task_detail, name="task"),
     path("evidence/<int:pk>/", evidence_photo, name="evidence"),
     path("tasks/<int:pk>/milestones/<int:milestone_id>/done/", milestone_done, name="milestone_done"),
+    *campaign_views.urlpatterns,
 ]
