@@ -42,6 +42,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from govgrid import clock
 from grids.models import Area, Centre, Department
 from plans.lights import expected_percent
 from plans.models import NegativeEvent, PlanTask
@@ -73,7 +74,7 @@ def unit_key(kind: str, pk: int) -> str:
 
 
 def as_of_day(end: date) -> date:
-    return min(end, timezone.localdate())
+    return min(end, timezone.localdate(clock.now()))
 
 
 def units(area: Area) -> tuple[list[Department], list[Centre]]:

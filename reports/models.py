@@ -333,7 +333,7 @@ class EvaluationSettings(models.Model):
                 condition=Exact(F("weight_cases") + F("weight_work") + F("weight_plans") + F("weight_campaigns"),
                                 100),
                 name="evaluationsettings_weights_sum_100",
-                violation_error_message=_("The weights of the evaluation add up to 100 %."),
+                violation_error_message=_("The weights of the evaluation must add up to 100."),
             ),
         ]
 

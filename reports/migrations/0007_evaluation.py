@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'evaluation settings',
                 'verbose_name_plural': 'evaluation settings',
-                'constraints': [models.CheckConstraint(condition=django.db.models.lookups.Exact(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('weight_cases'), '+', models.F('weight_work')), '+', models.F('weight_plans')), '+', models.F('weight_campaigns')), 100), name='evaluationsettings_weights_sum_100', violation_error_message='The weights of the evaluation add up to 100 %.')],
+                'constraints': [models.CheckConstraint(condition=django.db.models.lookups.Exact(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('weight_cases'), '+', models.F('weight_work')), '+', models.F('weight_plans')), '+', models.F('weight_campaigns')), 100), name='evaluationsettings_weights_sum_100', violation_error_message='The weights of the evaluation must add up to 100.')],
             },
         ),
         migrations.RunPython(seed, migrations.RunPython.noop),
