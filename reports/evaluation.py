@@ -16,8 +16,9 @@ component is a value from 0 to 100:
   in the period and had begun before the as-of day, of min(100, percent done ÷ percent of the task's time
   gone by the as-of day × 100) (``plans.lights.expected_percent``): a task on schedule or ahead scores
   100, one at half the expected progress 50. Progress is the task's latest (plans keep no dated copy).
-- **campaign results** 创建成效: the share (percent) of the unit's campaign entries validly certified on
-  the as-of day (``plans.campaign_figures.unit_campaign_rates``).
+- **campaign results** 创建成效: the share (percent) of the entries of the campaigns the unit leads on the
+  area (or inside it) that hold a certification valid on the as-of day
+  (``plans.campaign_figures.unit_campaign_rates``).
 
 The as-of day is the period's last day, or today if the period has not ended.
 
@@ -44,6 +45,7 @@ from django.utils.translation import gettext_lazy as _
 
 from govgrid import clock
 from grids.models import Area, Centre, Department
+from plans.campaign_figures import unit_campaign_rates
 from plans.lights import expected_percent
 from plans.models import NegativeEvent, PlanTask
 from reports import kpis
@@ -123,14 +125,6 @@ def _plan_progress(area: Area, start: date, as_of: date, department_ids: list[in
     return found
 
 
-def _campaign_rates(area: Area, as_of: date) -> dict[str, Decimal]:
-    try:
-        from plans.campaign_figures import unit_campaign_rates
-    except ImportError:  # campaigns not in this build: no unit has the component
-        return {}
-    return {key: Decimal(value) for key, value in unit_campaign_rates(area, on=as_of).items()}
-
-
 def _negative(start: date, end: date, department_ids: list[int], centre_ids: list[int]) -> dict[str, dict]:
     rows = (
         NegativeEvent.objects.filter(date__gte=start, date__lte=end)
@@ -203,7 +197,7 @@ def evaluate(area: Area, start: date, end: date, *, settings: EvaluationSettings
     by_department = _department_counts(area, start, end, department_ids)
     by_area = _area_counts(start, end, [c.area_id for c in centres])
     plans = _plan_progress(area, start, as_of, department_ids, centre_ids)
-    campaigns = _campaign_rates(area, as_of)
+    campaigns = unit_campaign_rates(area, on=as_of)
     negative = _negative(start, end, department_ids, centre_ids)
 
     rows = []
