@@ -207,7 +207,7 @@ def evaluate(area: Area, start: date, end: date, *, settings: EvaluationSettings
     ):
         key = unit_key(kind, unit.pk)
         case_value, case_detail, league = _case_detail(counts)
-        work = work_score(league, scoring_settings) if league is not None else None
+        work = q2(work_score(league, scoring_settings)) if league is not None else None
         tasks = plans.get(key, [])
         plan_value = q2(sum((t["ratio"] for t in tasks), Decimal(0)) / len(tasks)) if tasks else None
         campaign_value = q2(campaigns[key]) if key in campaigns else None

@@ -292,7 +292,8 @@ class EvaluationPeriodForm(forms.Form):
             number = None
             start, end = board.month_bounds(year, 1)[0], board.month_bounds(year, 12)[1]
             label = str(year)
-        data.update(period=kind, year=year, number=number, start=start, end=end, label=label)
+        data.update(period=kind, year=year, number=number, start=start, end=end, label=label,
+                    quarter_of_month=(start.month - 1) // 3 + 1)
         return data
 
 
