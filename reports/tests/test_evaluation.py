@@ -317,3 +317,23 @@ def test_quarters_and_years(world, client):
     assert response.context["as_of"] == date(2026, 12, 3)
     response = client.get(reverse("reports:evaluation"), {"area": c.town1.code, "period": "year", "year": 2026})
     assert response.context["start"] == date(2026, 1, 1) and response.context["end"] == date(2026, 12, 31)
+
+
+def test_the_weights_in_the_admin(tiny_city, client):
+    from reports.models import EvaluationSettings
+
+    client.force_login(tiny_city.superuser)
+    settings = EvaluationSettings.current()
+    url = reverse("admin:reports_evaluationsettings_change", args=[settings.pk])
+    assert client.get(url).status_code == 200
+    weights = {"weight_cases": "30", "weight_work": "30", "weight_plans": "30", "weight_campaigns": "20"}
+    response = client.post(url, weights)  # 110
+    assert response.status_code == 200 and "100" in response.content.decode()
+    assert EvaluationSettings.current().weight_work == Decimal(20)
+    # Adding up to 100: saved, and recorded in the configuration history.
+    response = client.post(url, {**weights, "weight_work": "20"})
+    assert response.status_code == 302 and EvaluationSettings.current().weight_work == Decimal(20)
+    response = client.post(url, {**weights, "weight_cases": "25", "weight_work": "25"})
+    assert response.status_code == 302 and EvaluationSettings.current().weight_cases == Decimal(25)
+    history = client.get(reverse("admin:reports_evaluationsettings_history", args=[settings.pk])).content.decode()
+    assert "25.00" in history and "30.00" in history
