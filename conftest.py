@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 from grids.choices import DepartmentKind, Level, Role
 
 SEED_MIGRATIONS = ("reports.migrations.0003_scoring_defaults", "reports.migrations.0005_visit_deeds",
-                   "reports.migrations.0006_patrols")
+                   "reports.migrations.0006_patrols", "reports.migrations.0007_evaluation")
 
 
 @pytest.fixture(autouse=True)

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Category, CategoryLead
 from govgrid.models import WorkdayOverride
 from grids.models import Area, Centre, Department, Membership
-from reports.models import SafetyIndicator, ScoreRule, ScoringSettings
+from reports.models import EvaluationSettings, SafetyIndicator, ScoreRule, ScoringSettings
 
 # tracked model → the fields its history records. Area leaves out its boundary (a multipolygon per
 # row would dwarf the rest); its centroid, written by the area trigger from the boundary, is recorded
@@ -61,6 +61,7 @@ RECORDED_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
     ),
     SafetyIndicator: ("id", "name", "measure", "family_code", "weight", "is_active", "sort_order"),
     ScoreRule: ("id", "deed", "points"),
+    EvaluationSettings: ("id", "weight_cases", "weight_work", "weight_plans", "weight_campaigns"),
 }
 
 # Fields of tracked models that are deliberately not recorded, with the reason in the comment above.
@@ -113,6 +114,7 @@ SUBJECT_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
     ScoringSettings: (),
     SafetyIndicator: ("name",),
     ScoreRule: ("deed",),
+    EvaluationSettings: (),
 }
 
 ACTION_LABELS = {

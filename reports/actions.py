@@ -21,7 +21,15 @@ from django.utils.translation import gettext as _
 
 from govgrid.errors import ActionError, Forbidden
 from reports import rebuild
-from reports.models import SCORING_SETTINGS_PK, SafetyIndicator, ScoreRule, ScoringSettings
+from reports.models import (
+    EVALUATION_SETTINGS_PK,
+    EVALUATION_WEIGHT_FIELDS,
+    SCORING_SETTINGS_PK,
+    EvaluationSettings,
+    SafetyIndicator,
+    ScoreRule,
+    ScoringSettings,
+)
 
 SETTINGS_FIELDS = tuple(
     f.name for f in ScoringSettings._meta.concrete_fields if not f.primary_key
@@ -69,6 +77,26 @@ def update_scoring_settings(*, actor, **values: Any) -> ScoringSettings:
         or ScoringSettings(pk=SCORING_SETTINGS_PK)
     )
     for name, value in values.items():
+        setattr(settings, name, value)
+    _validated_save(settings)
+    return settings
+
+
+@transaction.atomic
+def update_evaluation_settings(*, actor, **weights: Any) -> EvaluationSettings:
+    """Change the weights of the unit evaluation 三考合一 (percent; together they make 100).
+
+    Creates the single row if an administrator's database lacks it (migration 0007 seeds it).
+    """
+    _require(actor, "change_evaluationsettings")
+    unknown = sorted(set(weights) - set(EVALUATION_WEIGHT_FIELDS))
+    if unknown:
+        raise ActionError(_("Unknown setting: %(name)s.") % {"name": unknown[0]}, field=unknown[0])
+    settings = (
+        EvaluationSettings.objects.select_for_update().filter(pk=EVALUATION_SETTINGS_PK).first()
+        or EvaluationSettings(pk=EVALUATION_SETTINGS_PK)
+    )
+    for name, value in weights.items():
         setattr(settings, name, value)
     _validated_save(settings)
     return settings

@@ -6,10 +6,12 @@ from django.contrib import admin
 from govgrid.admin import ConfigHistoryMixin, ReadOnlyAdmin
 from reports import actions
 from reports.models import (
+    EVALUATION_WEIGHT_FIELDS,
     MEASURE_NAMES,
     AreaDailyCount,
     CounterDrift,
     DailyCount,
+    EvaluationSettings,
     SafetyIndicator,
     ScoreRule,
     ScoringSettings,
@@ -91,3 +93,20 @@ class ScoringSettingsAdmin(ConfigHistoryMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         actions.update_scoring_settings(actor=request.user,
                                         **{name: getattr(obj, name) for name in actions.SETTINGS_FIELDS})
+
+
+@admin.register(EvaluationSettings)
+class EvaluationSettingsAdmin(ConfigHistoryMixin, admin.ModelAdmin):
+    """One row: the weights of the unit evaluation 三考合一 (percent, adding up to 100)."""
+
+    list_display = ["__str__", *EVALUATION_WEIGHT_FIELDS]
+
+    def has_add_permission(self, request):
+        return not EvaluationSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        actions.update_evaluation_settings(actor=request.user,
+                                           **{name: getattr(obj, name) for name in EVALUATION_WEIGHT_FIELDS})

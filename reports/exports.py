@@ -195,6 +195,48 @@ def table_file(name: str, fmt: str, user, area: Area, period: Period) -> tuple[b
     return (table_csv(table) if fmt == "csv" else table_xlsx(table, title=title)), filename
 
 
+def evaluation_xlsx(report: dict[str, Any], *, period_label: str = "") -> bytes:
+    """The unit evaluation 三考合一 (``reports.evaluation.evaluation_report``) as one sheet: per unit its
+    rank, each component's value, applied weight and points, the negative-list deduction and the score;
+    a second sheet holds the configured weights."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _sheet_title(_("Unit evaluation"))
+    workbook.properties.title = f"{report['area']['name']} · {_('Unit evaluation')} · {period_label}"
+    head = [_("Rank"), _("Unit"), _("Kind"), _("Area served")]
+    for weight in report["weights"]:
+        head += [f"{weight['label']}", f"{weight['label']} · {_('weight (%)')}", f"{weight['label']} · {_('points')}"]
+    head += [_("Weighted total"), _("Negative-list events"), _("Points deducted"), _("Score")]
+    sheet.append(head)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    kinds = {"department": _("department"), "centre": _("centre")}
+    for row in report["rows"]:
+        values: list[Any] = [row["rank"], safe_text(row["unit"]["name"]), str(kinds[row["unit"]["kind"]]),
+                             safe_text(row["unit"]["area"])]
+        for component in row["components"]:
+            values += [component["value"], component["applied_weight"], component["points"]]
+        values += [row["weighted"], row["negative_events"], row["deduction"], row["score"]]
+        sheet.append(values)
+    for index, label in enumerate(head, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(8, len(str(label)) * 1.6), 30)
+    sheet.freeze_panes = "C2"
+    weights = workbook.create_sheet(_sheet_title(_("Weights")))
+    weights.append([_("Component"), _("weight (%)")])
+    for weight in report["weights"]:
+        weights.append([weight["label"], weight["weight"]])
+    weights.append([])
+    weights.append([_("Period"), period_label or f"{report['start']} – {report['end']}"])
+    weights.append([_("As of"), report["as_of"].isoformat()])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
 # --- the case list (large: always in a worker) ----------------------------------------------------
 
 

@@ -24,8 +24,10 @@ with itself and stays within 0–100 %: ``due_*`` on the day of the case's handl
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 # Measure columns in a fixed order: the counters' SQL, the rebuild and the KPIs all use this order.
@@ -300,3 +302,46 @@ class ScoreRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_deed_display()}: {self.points}"
+
+
+EVALUATION_SETTINGS_PK = 1
+EVALUATION_WEIGHT_FIELDS = ("weight_cases", "weight_work", "weight_plans", "weight_campaigns")
+
+
+def _weight(label, default: int) -> models.DecimalField:
+    return models.DecimalField(label, max_digits=5, decimal_places=2, default=default,
+                               validators=[MinValueValidator(0), MaxValueValidator(100)])
+
+
+class EvaluationSettings(models.Model):
+    """The weights of the unit evaluation 三考合一 (``reports.evaluation``): percent, summing to 100.
+
+    One row (migration 0007 seeds it); negative-list events are not weighted: their points are taken
+    off the weighted total.
+    """
+
+    weight_cases = _weight(_("weight of case handling (on-time closure)"), 30)
+    weight_work = _weight(_("weight of the work score (department score)"), 20)
+    weight_plans = _weight(_("weight of plan progress"), 30)
+    weight_campaigns = _weight(_("weight of campaign results"), 20)
+
+    class Meta:
+        verbose_name = _("evaluation settings")
+        verbose_name_plural = _("evaluation settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Exact(F("weight_cases") + F("weight_work") + F("weight_plans") + F("weight_campaigns"),
+                                100),
+                name="evaluationsettings_weights_sum_100",
+                violation_error_message=_("The weights of the evaluation must add up to 100."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("evaluation settings"))
+
+    @classmethod
+    def current(cls) -> EvaluationSettings:
+        """The row, or unsaved defaults if an administrator deleted it (a read never writes)."""
+        return (cls.objects.filter(pk=EVALUATION_SETTINGS_PK).first()
+                or cls(pk=EVALUATION_SETTINGS_PK))

@@ -170,24 +170,37 @@ def department_scores(area: Area | str, year: int, month: int) -> list[dict[str,
     as full marks: a department is not punished for having had nothing to do."""
     area = kpis.resolve_area(area)
     start, end = month_range(year, month)
-    settings = ScoringSettings.current()
+    return department_scores_between(area, start, end)
+
+
+def department_scores_between(area: Area, start: date, end: date,
+                              settings: ScoringSettings | None = None) -> list[dict[str, Any]]:
+    """``department_scores`` over any period (the unit evaluation's quarters and years)."""
+    settings = settings or ScoringSettings.current()
+    rows = []
+    for row in kpis.department_league(area, start, end):
+        rows.append({**row, "score": float(work_score(row, settings))})
+    rows.sort(key=lambda row: -row["score"])
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return rows
+
+
+def work_score(row: dict[str, Any], settings: ScoringSettings) -> Decimal:
+    """The department score of one league row (``kpis.department_league``'s keys), 0–100, one decimal.
+
+    Also the unit evaluation's work score of a centre, from its area's counts."""
     weights = {
         "on_time_rate": settings.dept_weight_on_time, "dispatch_accuracy": settings.dept_weight_accuracy,
         "no_rework": settings.dept_weight_no_rework, "satisfaction_rate": settings.dept_weight_satisfaction,
     }
     total_weight = sum(weights.values()) or Decimal(1)
-    rows = []
-    for row in kpis.department_league(area, start, end):
-        rates = {
-            "on_time_rate": row["on_time_rate"], "dispatch_accuracy": row["dispatch_accuracy"],
-            "no_rework": None if row["rework_rate"] is None else 1 - row["rework_rate"],
-            "satisfaction_rate": row["satisfaction_rate"],
-        }
-        earned = sum(Decimal(str(1 if rates[name] is None else rates[name])) * weight
-                     for name, weight in weights.items())
-        score = earned * 100 / total_weight - settings.dept_penalty_supervision * row["supervised"]
-        rows.append({**row, "score": float(max(Decimal(0), score).quantize(Decimal("0.1")))})
-    rows.sort(key=lambda row: -row["score"])
-    for rank, row in enumerate(rows, 1):
-        row["rank"] = rank
-    return rows
+    rates = {
+        "on_time_rate": row["on_time_rate"], "dispatch_accuracy": row["dispatch_accuracy"],
+        "no_rework": None if row["rework_rate"] is None else 1 - row["rework_rate"],
+        "satisfaction_rate": row["satisfaction_rate"],
+    }
+    earned = sum(Decimal(str(1 if rates[name] is None else rates[name])) * weight
+                 for name, weight in weights.items())
+    score = earned * 100 / total_weight - settings.dept_penalty_supervision * row["supervised"]
+    return max(Decimal(0), score).quantize(Decimal("0.1"))

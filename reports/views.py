@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 from functools import wraps
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
@@ -19,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +29,7 @@ from grids.models import Area
 from grids.scope import visible_areas
 from reports import dashboard as board
 from reports import exports
+from reports.evaluation import COMPONENTS, evaluation_report
 
 
 def reports_page(view):
@@ -253,3 +255,96 @@ def monthly_go(request: HttpRequest) -> HttpResponse:
     if not MONTH.match(month) or not code:
         return redirect("reports:monthly")
     return redirect("reports:monthly_pdf", month=month, code=code)
+
+
+# --- unit evaluation 三考合一 ------------------------------------------------------------------------
+
+EVALUATION_PERIODS = (("month", gettext_lazy("Month")), ("quarter", gettext_lazy("Quarter")),
+                      ("year", gettext_lazy("Year")))
+
+
+class EvaluationPeriodForm(forms.Form):
+    """``?area=&period=month|quarter|year&year=&month=&quarter=``; what is left out is this month's,
+    this quarter's or this year's."""
+
+    area = forms.CharField(required=False, max_length=32)
+    period = forms.ChoiceField(label=gettext_lazy("Period"), required=False, choices=EVALUATION_PERIODS)
+    year = forms.IntegerField(label=gettext_lazy("Year"), required=False, min_value=2000, max_value=2100)
+    month = forms.IntegerField(label=gettext_lazy("Month"), required=False, min_value=1, max_value=12)
+    quarter = forms.IntegerField(label=gettext_lazy("Quarter"), required=False, min_value=1, max_value=4)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        day = board.today()
+        kind = data.get("period") or "month"
+        year = data.get("year") or day.year
+        if kind == "month":
+            number = data.get("month") or day.month
+            start, end = board.month_bounds(year, number)
+            label = f"{year:04d}-{number:02d}"
+        elif kind == "quarter":
+            number = data.get("quarter") or (day.month - 1) // 3 + 1
+            start, end = board.month_bounds(year, number * 3 - 2)[0], board.month_bounds(year, number * 3)[1]
+            label = _("%(year)s Q%(quarter)s") % {"year": year, "quarter": number}
+        else:
+            number = None
+            start, end = board.month_bounds(year, 1)[0], board.month_bounds(year, 12)[1]
+            label = str(year)
+        data.update(period=kind, year=year, number=number, start=start, end=end, label=label,
+                    quarter_of_month=(start.month - 1) // 3 + 1)
+        return data
+
+
+def _evaluation_query(area: Area, data: dict) -> str:
+    params = {"area": area.code, "period": data["period"], "year": data["year"]}
+    if data["period"] in ("month", "quarter"):
+        params[data["period"]] = data["number"]
+    return urlencode(params)
+
+
+def _bad_period(form: EvaluationPeriodForm) -> str:
+    """What was wrong with the period, each error after its field's label."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        parts.extend(f"{label}: {error}" if label else str(error) for error in errors)
+    return " ".join(parts)
+
+
+@reports_page
+@require_GET
+def evaluation(request: HttpRequest) -> HttpResponse:
+    """Units of an area ranked by their evaluation score (三考合一), each with its breakdown."""
+    area = board.report_area(request.user, request.GET.get("area") or None)
+    form = EvaluationPeriodForm(request.GET)
+    context = {"area": area, "form": form, "top_areas": board.top_areas(request.user),
+               "periods": EVALUATION_PERIODS, "components": [(name, label) for name, _f, label in COMPONENTS],
+               "months": range(1, 13), "quarters": range(1, 5),
+               "children": visible_areas(request.user).filter(parent=area, level__lte=Level.TOWN)
+               .defer("boundary").order_by("code")}
+    if not form.is_valid():
+        return render(request, "reports/evaluation.html", {**context, "error": _bad_period(form)}, status=400)
+    data = form.cleaned_data
+    report = evaluation_report(area, data["start"], data["end"])
+    return render(request, "reports/evaluation.html", {
+        **context, **report, "period": data, "query": _evaluation_query(area, data),
+    })
+
+
+@reports_page
+@require_GET
+def evaluation_xlsx(request: HttpRequest) -> HttpResponse:
+    """The evaluation page's table as XLSX: the same rows and numbers, one column per part of the score."""
+    area = board.report_area(request.user, request.GET.get("area") or None)
+    form = EvaluationPeriodForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(_bad_period(form), status=400, content_type="text/plain; charset=utf-8")
+    data = form.cleaned_data
+    report = evaluation_report(area, data["start"], data["end"])
+    filename = f"{area.code}-evaluation-{data['start']:%Y%m%d}-{data['end']:%Y%m%d}.xlsx"
+    response = HttpResponse(exports.evaluation_xlsx(report, period_label=data["label"]),
+                            content_type=exports.CONTENT_TYPES["xlsx"])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

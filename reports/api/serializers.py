@@ -193,3 +193,54 @@ class ScoresSerializer(serializers.Serializer):
     year = serializers.IntegerField()
     month = serializers.IntegerField()
     rows = serializers.ListField(child=serializers.DictField())
+
+
+# --- unit evaluation 三考合一 ---------------------------------------------------------------------------
+
+
+def _points(help_text=None, **extra) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=False, help_text=help_text,
+                                    **extra)
+
+
+class EvaluationUnitSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text=_("department:<id> or centre:<id>"))
+    kind = serializers.ChoiceField(choices=["department", "centre"])
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    area = serializers.CharField(help_text=_("The area the unit serves."))
+
+
+class EvaluationComponentSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=["cases", "work", "plans", "campaigns"])
+    label = serializers.CharField()
+    value = _points(_("0–100; null when the part does not apply to the unit."), allow_null=True)
+    weight = _points(_("The configured weight, percent."))
+    applied_weight = _points(_("The weight scaled over the parts that apply, percent."), allow_null=True)
+    points = _points(_("value × applied weight ÷ 100."), allow_null=True)
+    detail = serializers.DictField(help_text=_("What the value was made from."))
+
+
+class EvaluationRowSerializer(serializers.Serializer):
+    unit = EvaluationUnitSerializer()
+    components = EvaluationComponentSerializer(many=True)
+    weighted = _points(_("Sum of the points, before the negative list."), allow_null=True)
+    negative_events = serializers.IntegerField()
+    deduction = _points(_("Points of the negative-list events of the period."))
+    score = _points(_("Weighted total less the deduction, at least 0; null when no part applies."), allow_null=True)
+    rank = serializers.IntegerField(allow_null=True)
+
+
+class EvaluationWeightSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    weight = _points()
+
+
+class EvaluationSerializer(serializers.Serializer):
+    area = AreaInfoSerializer()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    as_of = serializers.DateField(help_text=_("The day progress and campaigns are read on."))
+    weights = EvaluationWeightSerializer(many=True)
+    rows = EvaluationRowSerializer(many=True)

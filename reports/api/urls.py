@@ -9,5 +9,6 @@ urlpatterns = [
     path("overdue/", views.OverdueView.as_view(), name="report-overdue"),
     path("safety/", views.SafetyIndexView.as_view(), name="report-safety"),
     path("scores/workers/", views.WorkerScoresView.as_view(), name="report-worker-scores"),
+    path("evaluation/", views.EvaluationView.as_view(), name="report-evaluation"),
     path("scores/departments/", views.DepartmentScoresView.as_view(), name="report-department-scores"),
 ]

@@ -17,7 +17,7 @@ from govgrid.api import query_values
 from grids.choices import Level
 from grids.models import Area
 from grids.scope import visible_areas
-from reports import kpis, scoring
+from reports import evaluation, kpis, scoring
 from reports.api import serializers as s
 
 
@@ -117,3 +117,14 @@ class DepartmentScoresView(APIView):
         rows = scoring.department_scores(area, year, month)
         return Response(s.ScoresSerializer({"area": kpis.area_info(area), "year": year, "month": month,
                                             "rows": rows}).data)
+
+
+class EvaluationView(APIView):
+    """Unit evaluation 三考合一: the departments and centres of an area ranked by their score over the
+    period, each part of the score with its value, weight and points, and the negative-list deduction."""
+
+    @extend_schema(parameters=[s.PeriodQuerySerializer], responses=s.EvaluationSerializer, tags=["reports"])
+    def get(self, request):
+        query = _query(request, s.PeriodQuerySerializer)
+        area = _area(request, query["area"])
+        return Response(s.EvaluationSerializer(evaluation.evaluation_report(area, query["start"], query["end"])).data)

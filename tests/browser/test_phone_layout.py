@@ -218,6 +218,7 @@ def test_official_pages_on_a_phone(live_server, phone, tiny_city, categories):
     pages = Pages(phone, live_server)
     pages.check("/reports/", primary=("form button.primary",), desktop=True, axe_desktop=True)
     pages.check("/reports/monthly/")
+    pages.check("/reports/evaluation/", primary=("form button.primary",), desktop=True, axe_desktop=True)
     pages.check("/reports/screen/", header=False, desktop=True, axe_desktop=True)
     pages.check("/cases/", primary=("table.cards tbody tr a",))
     pages.assert_fine()
