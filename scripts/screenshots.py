@@ -37,12 +37,14 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     "operator": [("inbox", "/centre/"), ("board", "/centre/board/"), ("approvals", "/centre/approvals/"),
                  ("cases", "/cases/"), ("map", "/cases/map/"), ("people", "/people/"), ("sweeps", "/centre/sweeps/"),
                  ("patrols", "/patrols/"), ("disputes", "/disputes/"), ("hotline", "/centre/hotline/"),
-                 ("appeal", "/appeal/")],
-    "handler": [("todo", "/dept/"), ("cases", "/cases/")],
+                 ("appeal", "/appeal/"), ("plans", "/plans/"), ("campaigns", "/plans/campaigns/"),
+                 ("party", "/people/party/")],
+    "handler": [("todo", "/dept/"), ("cases", "/cases/"), ("mytasks", "/plans/mine/")],
     "official": [("dashboard", "/reports/"), ("live", "/command/live/"), ("emergency", "/emergency/"),
                  ("board", "/centre/board/"),
                  ("map", "/cases/map/"),
-                 ("people", "/people/")],
+                 ("people", "/people/"), ("evaluation", "/reports/evaluation/"), ("plans", "/plans/"),
+                 ("campaigns", "/plans/campaigns/")],
     "admin": [("admin", "/admin/"), ("cases", "/cases/")],
 }
 # The README's pictures: (role, page, size) → file name in docs/screenshots/.
