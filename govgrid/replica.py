@@ -63,6 +63,11 @@ def read_alias() -> str:
     return "default"
 
 
+def read_connection():
+    """The connection a raw-SQL read goes to (``django.db.connection`` is always the primary's)."""
+    return connections[read_alias()]
+
+
 # --- read-your-writes ------------------------------------------------------------------------------------
 
 
