@@ -2,7 +2,7 @@
 # A streaming read replica of the local PostgreSQL (127.0.0.1:5432) on this machine, for the tests of
 # govgrid.replica (tests/test_replica.py) and for trying DATABASE_REPLICA_URL by hand:
 #   bash scripts/replica.sh            # start it (made the first time), wait until it streams
-#   bash scripts/replica.sh stop       # stop it; `start` again later (re-copied if it fell too far behind)
+#   bash scripts/replica.sh stop       # stop it (`stop immediate`: as in a crash); `start` again later
 #   bash scripts/replica.sh drop       # stop it and delete it
 # A PostgreSQL 15 cluster `replica` (REPLICA_CLUSTER) on port 5439 (REPLICA_PORT), copied whole from the
 # primary with pg_basebackup (every database of the cluster: about as long as copying its files), then
@@ -29,7 +29,7 @@ running() { pg_isready -q -h $HOST -p "$PORT"; }
 streaming() { [[ $(on_replica "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'") == 1 ]]; }
 ctl() { pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$CLUSTER" "$@"; }
 
-stop() { if exists && running; then log "stopping"; ctl stop -m fast; fi; }
+stop() { if exists && running; then log "stopping"; ctl stop -m "${1:-fast}"; fi; }
 
 drop() {
   stop
@@ -77,6 +77,9 @@ create() {
   done
   echo "listen_addresses = '$HOST'" >>"$conf"
   echo "hot_standby = on" >>"$conf"
+  # A disposable copy for tests and trials: no fsync, so stopping and starting it (even as after a
+  # crash) takes a moment instead of syncing every file on a busy disk. A crash of the machine: `drop`.
+  echo "fsync = off" >>"$conf"
   # Who may connect: as on the primary (trust on loopback, on this development machine).
   cp "$(primary "SHOW hba_file")" "/etc/postgresql/$VERSION/$CLUSTER/pg_hba.conf"
   rm -rf "${DATA:?}"/*
@@ -104,7 +107,7 @@ start() {
 
 case "${1:-start}" in
   start) start; log "streaming on $HOST:$PORT" ;;
-  stop) stop ;;
+  stop) stop "${2:-fast}" ;;  # `stop immediate`: as in a crash
   drop) drop ;;
   *) echo "usage: $0 [start|stop|drop]" >&2; exit 2 ;;
 esac
