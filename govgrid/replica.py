@@ -12,8 +12,8 @@ there only when all of these hold, and to the primary (``default``) otherwise:
   write for every successful POST, PUT, PATCH or DELETE, in the cache, so every web process knows;
 * the replica answers and is at most ``REPLICA_MAX_LAG_SECONDS`` behind. Its lag is measured on the
   replica at most every ``REPLICA_CHECK_SECONDS`` per process; an unreachable replica is left alone for
-  ``REPLICA_RETRY_SECONDS``. A replica that fails in the middle of a request costs a second run of that
-  read-only view on the primary, never a 500.
+  ``REPLICA_RETRY_SECONDS``. A replica that fails in the middle of a request (or cancels a long read
+  that conflicts with replay) costs a second run of that read-only view on the primary, never a 500.
 
 The decision is taken once when the block is entered, so one page reads one database throughout.
 """
@@ -179,11 +179,14 @@ def reads_on_replica(call: Callable[[], T], user: Any = None) -> T:
             return call()
         try:
             return call()
-        except (OperationalError, InterfaceError):
+        except (OperationalError, InterfaceError) as error:
+            # 40001 on a read: the replica cancelled it, as replaying the primary's changes needed what it
+            # held (a long export past max_standby_streaming_delay). The primary can answer it.
+            cancelled = getattr(error.__cause__, "sqlstate", None) == "40001"
             _close_replica()
-            if replica_ready(fresh=True):
+            if not cancelled and replica_ready(fresh=True):
                 raise  # the replica is fine: the failure was the primary's
-            logger.warning("the read replica failed during a read: running it again on the primary")
+            logger.warning("the read replica failed during a read (%s): running it again on the primary", error)
     with use_primary():
         return call()
 
