@@ -89,8 +89,9 @@ def replica_cluster():
     resume_replay()
 
 
-def start_server(max_lag: int) -> SimpleNamespace:
-    port, database = free_port(), settings.DATABASES["default"]
+def replica_environment(max_lag: int) -> dict[str, str]:
+    """A process of the app on the test database, with its copy on the replica."""
+    database = settings.DATABASES["default"]
     user, name = database["USER"] or "postgres", database["NAME"]
     env = {
         **os.environ,
@@ -104,10 +105,14 @@ def start_server(max_lag: int) -> SimpleNamespace:
         "READ_YOUR_WRITES_SECONDS": "60",
     }
     env.pop("DEBUG", None)
-    gunicorn = Path(sys.executable).with_name("gunicorn")
+    return env
+
+
+def start_server(max_lag: int) -> SimpleNamespace:
+    port, gunicorn = free_port(), Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(gunicorn), "govgrid.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"],
-        env=env, cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env=replica_environment(max_lag), cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return SimpleNamespace(url=f"http://127.0.0.1:{port}", process=process)
 
 
@@ -218,6 +223,50 @@ def test_a_replica_too_far_behind_is_not_read(city):
     assert case.pk not in listed(city.servers.patient, official)  # an hour is allowed: the replica
     assert case.pk in listed(city.servers.strict, official)  # one second: the primary
     assert reported(city.servers.strict, official) == 1
+
+
+EXPORT_TWICE = """
+import sys
+
+import django
+
+django.setup()
+from django.core.files.storage import default_storage
+
+from govgrid.replica import note_write
+from reports.exports import build_export, get_job
+
+user_id, start, end = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+
+def export():
+    job = get_job(build_export("cases", "9801", start, end, user_id, "csv"))
+    return " ".join(default_storage.open(job["file"]).read().decode("utf-8-sig").splitlines())
+
+
+print(export())
+note_write(user_id)  # as a request of that user's would: the next export is theirs after a change
+print(export())
+"""
+
+
+def test_an_export_reads_the_replica_unless_its_user_just_wrote(city, tmp_path):
+    """``build_export`` as the Celery worker runs it, in a process of its own with the replica."""
+    day = timezone.localdate()
+    early = report_on_primary(city, "导出前")
+    wait_for_replica()
+    pause_replay()
+    late = report_on_primary(city, "导出后")
+    wait_for_replica("receive")
+    answer = subprocess.run(
+        [sys.executable, "-c", EXPORT_TWICE, str(city.city_official.pk), str(day - timedelta(days=1)), str(day)],
+        env={**replica_environment(max_lag=3600), "DJANGO_SETTINGS_MODULE": "govgrid.settings",
+             "MEDIA_ROOT": str(tmp_path)},
+        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    from_replica, from_primary = answer.stdout.splitlines()
+    assert early.number in from_replica and late.number not in from_replica
+    assert early.number in from_primary and late.number in from_primary
 
 
 def test_a_replica_that_is_down_is_not_read_and_nothing_fails(city):
