@@ -98,7 +98,6 @@ start() {
     for _ in $(seq 1 40); do streaming && return 0; sleep 0.5; done
     # Started but not streaming: the WAL it needs is gone from the primary (no slot keeps it). Copy again.
     log "not streaming from the primary: copying it again"
-    [[ -n ${REPLICA_KEEP_BROKEN:-} ]] && break
     drop
   done
   log "could not start a streaming replica"
