@@ -107,10 +107,6 @@ def wrote_recently(user: Any) -> bool:
 _probe: dict[str, Any] = {"at": float("-inf"), "ready": False, "hold": 0.0}
 
 
-def forget_probe() -> None:
-    _probe.update(at=float("-inf"), ready=False, hold=0.0)
-
-
 def _close_replica() -> None:
     with suppress(DatabaseError):
         connections[REPLICA].close()
