@@ -14,7 +14,7 @@ export DJANGO_SETTINGS_MODULE := govgrid.settings
 # the caller says otherwise (`make run DEBUG=0` with SECRET_KEY and ALLOWED_HOSTS set).
 DEMO = DEBUG=$${DEBUG:-1}
 
-.PHONY: help setup services venv assets database run test bench faults lint screenshots
+.PHONY: help setup services venv assets database run test bench faults replica replica-stop lint screenshots
 
 help:
 	@echo "make run    install what is missing, load the demo city, serve it (web + live stream + worker + beat)"
@@ -72,9 +72,18 @@ TEST_PROCESSES ?= 2
 
 test:
 	@$(MAKE) --no-print-directory setup BROWSER=1
+	@bash scripts/replica.sh  # the streaming read replica tests/test_replica.py reads (port 5439)
 	@for db in 0 1 2 3 4 5; do redis-cli -n $$(( $(TEST_REDIS_DB) + db )) flushdb >/dev/null; done
 	@REDIS_URL=redis://127.0.0.1:6379/$(TEST_REDIS_DB) $(VENV)/bin/pytest \
 		$(if $(filter-out 0,$(TEST_PROCESSES)),-n $(TEST_PROCESSES) --dist loadfile,) $(PYTEST_ARGS)
+
+# A streaming read replica of the local PostgreSQL on port 5439 (scripts/replica.sh; `make replica-stop`
+# stops it): DATABASE_REPLICA_URL=postgis://postgres@127.0.0.1:5439/govgrid sends reports to it.
+replica: services
+	@bash scripts/replica.sh
+
+replica-stop:
+	@bash scripts/replica.sh stop
 
 # Benchmarks print figures, never assert them (bench/README.md). They use their own database
 # (BENCH_DATABASE_URL, default govgrid_bench) and Redis db 14 (tests use 10-12), created and seeded on first use;

@@ -130,6 +130,23 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 # rows, more than the query itself (bench/pages.py); a page's queries are short. DATABASE_JIT=1 allows it.
 if not env_bool("DATABASE_JIT", False):
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+# Reads that scale out (govgrid.replica): with DATABASE_REPLICA_URL, a streaming replica of the same
+# cluster serves the reads of dashboards, reports, exports and case lists; everything else stays on the
+# primary. The primary is read instead while the replica is more than REPLICA_MAX_LAG_SECONDS behind or
+# does not answer, and for READ_YOUR_WRITES_SECONDS after each change a user makes, for that user.
+if env_str("DATABASE_REPLICA_URL", ""):
+    _replica = env_database("DATABASE_REPLICA_URL", "")
+    # Tests: the replica alias is the test database of default (Django's TEST MIRROR), never created.
+    DATABASES["replica"] = {**_replica, "OPTIONS": {**DATABASES["default"]["OPTIONS"], **_replica.get("OPTIONS", {})},
+                            "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["govgrid.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "govgrid.replica.ReadYourWritesMiddleware")
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 5, minimum=0)
+READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 10, minimum=0)
+# How often each process measures the replica's lag, and how long it leaves a replica alone that did not answer.
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 1, minimum=0)
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 5, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: REDIS_URL names the base database n; the cache uses n, the Celery broker n+1 and the results

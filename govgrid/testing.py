@@ -25,6 +25,11 @@ TEST_ENVIRONMENT = {
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
 
+# The suite's own processes read the primary only: pytest-django lets a test use the databases it names,
+# and a replica alias (a TEST MIRROR of default) would be one more. tests/test_replica.py starts servers
+# of its own with a replica, made by scripts/replica.sh.
+os.environ.pop("DATABASE_REPLICA_URL", None)
+
 # Parallel runs (pytest-xdist): each worker has its own test database (pytest-django adds the worker id to
 # its name) and must have its own Redis databases too, or one worker's Celery worker would take the other's
 # tasks. REDIS_URL's database n is the cache, n+1 the broker and n+2 the results, so worker k moves up by 3k.

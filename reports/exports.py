@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from cases.choices import Light
 from cases.models import Case
 from cases.selectors import visible_cases
+from govgrid import replica
 from grids.choices import Level
 from grids.models import Area
 from grids.scope import visible_areas
@@ -388,9 +389,17 @@ def build_export(kind: str, area_code: str, start: str, end: str, user_id: int |
     """Write one export to ``exports/<id>.<fmt>`` and keep its progress in the cache; returns the id.
 
     ``kind`` is ``"cases"`` (every case of the area reported in the period, as the user may see them)
-    or the name of a dashboard table. Scope is checked again here: the job runs as ``user_id``.
+    or the name of a dashboard table. Scope is checked again here: the job runs as ``user_id``. It reads
+    from the read replica where allowed (govgrid.replica): not while that user's own changes may be
+    missing there.
     """
     export_id = export_id or uuid.uuid4().hex
+    return replica.reads_on_replica(
+        lambda: _build_export(kind, area_code, start, end, user_id, fmt, export_id, language), user_id)
+
+
+def _build_export(kind: str, area_code: str, start: str, end: str, user_id: int | None, fmt: str,
+                  export_id: str, language: str | None) -> str:
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if user_id else None
     with translation.override(language or settings.LANGUAGE_CODE):

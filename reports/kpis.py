@@ -38,11 +38,11 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
 from cases.choices import OPEN_STATUSES, Channel
 from cases.models import Case, Category
+from govgrid.replica import read_connection
 from grids.models import Area, Department
 from reports.models import MEASURE_NAMES, AreaDailyCount, DailyCount
 
@@ -58,7 +58,7 @@ _SUM_COLUMNS = ", ".join(f"coalesce(sum(t.{name}), 0)::bigint" for name in MEASU
 
 def _sums(table: str, group: str, where: str, params: list[Any], join: str = "") -> list[tuple[Any, dict[str, int]]]:
     """``[(group value, {measure: sum})]`` of the rows of ``table`` (alias t) matching ``where``."""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:  # the read replica, on a report page (govgrid.replica)
         cursor.execute(
             f"SELECT {group}, {_SUM_COLUMNS} FROM {table} t {join} WHERE {where} GROUP BY 1", params
         )

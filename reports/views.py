@@ -24,6 +24,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from govgrid.replica import replica_reads
 from grids.choices import Level
 from grids.models import Area
 from grids.scope import visible_areas
@@ -33,14 +34,17 @@ from reports.evaluation import COMPONENTS, evaluation_report
 
 
 def reports_page(view):
-    """Logged in, and one of those the reports are for (officials, centre staff, admins)."""
+    """Logged in, and one of those the reports are for (officials, centre staff, admins). The page's own
+    reads may go to the read replica (govgrid.replica); who may see it is asked of the primary."""
+
+    reads = replica_reads(view)
 
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
         if not board.may_see_reports(request.user):
             raise PermissionDenied
-        return view(request, *args, **kwargs)
+        return reads(request, *args, **kwargs)
 
     return wrapped
 

@@ -22,6 +22,7 @@ from cases.api.filters import CaseFilterSet, CategoryFilterSet, NotificationFilt
 from cases.models import Case, Category, Dispatch, ExtensionRequest, Notification
 from cases.selectors import visible_cases
 from govgrid.parsers import API_PARSERS
+from govgrid.replica import replica_reads
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="The input is not valid: which field and why."),
@@ -65,6 +66,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     ordering = "-id"
     parser_classes = API_PARSERS
     upload_actions = {"create", "feedback", "verify", "photos"}  # the rest get the JSON body limit
+
+    # The list may come from the read replica (govgrid.replica); one case, and every action, from the primary.
+    @replica_reads
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         queryset = visible_cases(self.request.user).select_related("category", "grid", "centre")

@@ -44,6 +44,7 @@ from cases.pipeline import CITIZEN_CHANNELS
 from cases.selectors import visible_cases
 from govgrid import clock
 from govgrid.paging import AtLeast, CappedPaginator, capped_count, capped_sum
+from govgrid.replica import replica_reads
 from govgrid.workcalendar import TimeUnit
 from grids.choices import CENTRE_ROLES, Role
 from grids.scope import Scope, scope_for
@@ -435,6 +436,7 @@ LIGHT_RANK = CaseWhen(
 
 
 @login_required
+@replica_reads
 def board(request: HttpRequest) -> HttpResponse:
     """Open cases by stage: a lane per stage with its lights counted, red first, then by due time."""
     scope = centre_scope(request, officials=True)

@@ -35,6 +35,7 @@ from cases.selectors import visible_cases
 from govgrid.errors import ActionError
 from govgrid.offline import form_errors, wants_json
 from govgrid.paging import CappedPaginator
+from govgrid.replica import replica_reads
 from grids.scope import visible_grids
 
 
@@ -203,6 +204,7 @@ SORTS = {
 
 
 @login_required
+@replica_reads
 def case_list(request: HttpRequest) -> HttpResponse:
     """All cases in scope: filter (the API's filter set), sort, page."""
     base = visible_cases(request.user).select_related("category", "grid", "centre").defer(*GRID_SHAPE)

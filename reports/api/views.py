@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from govgrid.api import query_values
+from govgrid.replica import replica_reads
 from grids.choices import Level
 from grids.models import Area
 from grids.scope import visible_areas
@@ -38,6 +39,7 @@ class KpiView(APIView):
     """Counts and rates (DESIGN.md §7) of an area subtree over a period, optionally broken down."""
 
     @extend_schema(parameters=[s.KpiQuerySerializer], responses=s.KpiSerializer, tags=["reports"])
+    @replica_reads
     def get(self, request):
         query = _query(request, s.KpiQuerySerializer)
         data = kpis.kpis(_area(request, query["area"]), query["start"], query["end"], by=query.get("by"))
@@ -48,6 +50,7 @@ class TrendView(APIView):
     """One row per day, week or month of the period, with its counts and rates."""
 
     @extend_schema(parameters=[s.TrendQuerySerializer], responses=s.TrendSerializer, tags=["reports"])
+    @replica_reads
     def get(self, request):
         query = _query(request, s.TrendQuerySerializer)
         area = _area(request, query["area"])
@@ -61,6 +64,7 @@ class DepartmentLeagueView(APIView):
     """Departments ranked by on-time closure, with returns, rework, satisfaction and supervisions."""
 
     @extend_schema(parameters=[s.PeriodQuerySerializer], responses=s.DepartmentLeagueSerializer, tags=["reports"])
+    @replica_reads
     def get(self, request):
         query = _query(request, s.PeriodQuerySerializer)
         area = _area(request, query["area"])
@@ -73,6 +77,7 @@ class OverdueView(APIView):
     """Open cases of the area past their current deadline, longest overdue first."""
 
     @extend_schema(parameters=[s.OverdueQuerySerializer], responses=s.OverdueSerializer, tags=["reports"])
+    @replica_reads
     def get(self, request):
         query = _query(request, s.OverdueQuerySerializer)
         area = _area(request, query["area"])
@@ -89,6 +94,7 @@ class SafetyIndexView(APIView):
     """The safety index 平安指数 of an area for a month, with each indicator and its child areas ranked."""
 
     @extend_schema(parameters=[s.MonthQuerySerializer], responses=s.SafetyReportSerializer, tags=["reports"])
+    @replica_reads
     def get(self, request):
         area, year, month = _month(request)
         data = {**scoring.safety_index(area, year, month), "children": scoring.safety_ranking(area, year, month)}
@@ -99,6 +105,7 @@ class WorkerScoresView(APIView):
     """Grid workers of a town (or above) ranked by their month's points × role coefficient."""
 
     @extend_schema(parameters=[s.MonthQuerySerializer], responses=s.ScoresSerializer, tags=["reports"])
+    @replica_reads
     def get(self, request):
         area, year, month = _month(request)
         if area.level > Level.TOWN:
@@ -112,6 +119,7 @@ class DepartmentScoresView(APIView):
     """Departments ranked by their month's score (on time, accuracy, rework, satisfaction, supervisions)."""
 
     @extend_schema(parameters=[s.MonthQuerySerializer], responses=s.ScoresSerializer, tags=["reports"])
+    @replica_reads
     def get(self, request):
         area, year, month = _month(request)
         rows = scoring.department_scores(area, year, month)
