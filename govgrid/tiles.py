@@ -167,11 +167,14 @@ class Built:
 
 
 def cached_tile(layer: str, scope_key: str, tile: Tile, build: Callable[[], bytes], *, ttl: int,
-                max_stale: float = 0) -> Built:
-    """The tile's bytes from the cache when they are current (see the module's docstring), else built."""
+                max_stale: float = 0, stamp=None) -> Built:
+    """The tile's bytes from the cache when they are current (see the module's docstring), else built.
+    ``stamp`` is compared like the version: something read from the rows that a bulk write changes
+    without bumping the version (the newest id)."""
     version = layer_version(layer)
     key = f"tiles:{layer}:{scope_key}:{tile}"
     if version is not None:
+        version = (version, stamp)
         try:
             entry = cache.get(key)
         except Exception:  # noqa: BLE001
