@@ -23,6 +23,13 @@
         self.fire("tiledata", { coords: coords, key: self._tileCoordsToKey(coords), tile: tile });
         return tile;
       });
+    },
+    // A point has no latitude and longitude of its own here (it is drawn in tile pixels), but Leaflet 1.9
+    // takes a small circle's click position from getLatLng(): the mouse's position is used instead.
+    _createLayer: function () {
+      var layer = L.VectorGrid.Protobuf.prototype._createLayer.apply(this, arguments);
+      if (layer && !layer._latlng) { layer.getLatLng = null; }
+      return layer;
     }
   });
 
