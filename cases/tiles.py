@@ -34,7 +34,7 @@ from govgrid.errors import ActionError
 from grids.scope import scope_for
 
 LAYER = "cases"
-POINTS_FROM_ZOOM = 14
+POINTS_FROM_ZOOM = 15
 CLUSTER_CELLS = 8  # a cell is 32 px of a 256 px tile
 CACHE_SECONDS = 600
 _LOCATION = '"cases_case"."location"'

@@ -13,7 +13,7 @@ from cases.tiles import POINTS_FROM_ZOOM
 from govgrid import tiles
 from grids.models import Area
 
-# Testville lies in 113.00–113.03 E, 23.00–23.01 N: two tiles wide at zoom 12 to 14, one at zoom 10.
+# Testville lies in 113.00–113.03 E, 23.00–23.01 N: several tiles wide at zoom 12 and up, one at zoom 10.
 CITY_BOX = (113.00, 23.00, 113.03, 23.01)
 POINT_ZOOM = POINTS_FROM_ZOOM
 CLUSTER_ZOOM = 10

@@ -2,8 +2,8 @@
    and open cases as vector tiles (cases/tiles.py, grids/tiles.py), drawn by Leaflet.VectorGrid, so the
    browser fetches what is in view instead of a city's thousands of grids and a million cases.
 
-   Cases: below zoom 14 each tile holds clusters (count, red, yellow, worst light), drawn as the same
-   bubbles as the GeoJSON map's; a click zooms in. From zoom 14 one point per case, coloured by light;
+   Cases: below zoom 15 each tile holds clusters (count, red, yellow, worst light), drawn as the same
+   bubbles as the GeoJSON map's; a click zooms in. From zoom 15 one point per case, coloured by light;
    a click opens the case. maps.js calls GovGridMaps.caseTiles / gridTiles instead of its GeoJSON. */
 (function () {
   "use strict";
@@ -98,7 +98,7 @@
         entry.clustered += p.count;
         var at = tileLatLng(map, layer, e.coords, f.geometry[0][0], data.extent);
         var m = L.marker(at, { icon: clusterIcon(p), keyboard: false });
-        m.on("click", function () { map.setView(at, Math.min(map.getZoom() + 2, 14)); });
+        m.on("click", function () { map.setView(at, Math.min(map.getZoom() + 2, 15)); });
         entry.markers.push(m);
         clusters.addLayer(m);
       });
