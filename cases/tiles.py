@@ -11,11 +11,11 @@ the tile. Layer ``cases``:
   ``count``, ``red``, ``yellow`` and ``light`` (its worst light): a town at zoom 12 is a few dozen
   features, not ten thousand.
 
-Cached per user (the rule includes the user's own reports, so two people with the same areas may
-still see different cases) and per scope, with the ``cases`` version that every committed case event
-bumps (``event_recorded``). Cluster tiles, which read every case under them, may be served up to
-``MAP_TILES_STALE_SECONDS`` after they were built: counts a few seconds old, never a rebuild per
-report in a busy city. Point tiles are always current.
+Cached per scope (``cases.selectors.case_scope_key``: everyone at the city centre shares the city's
+tiles; a user whose own reports reach past their areas gets tiles of their own), with the ``cases``
+version that every committed case event bumps (``event_recorded``). Cluster tiles, which read every
+case under them, may be served up to ``MAP_TILES_STALE_SECONDS`` after they were built: counts a few
+seconds old, never a rebuild per report in a busy city. Point tiles are always current.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from django.http import HttpRequest, HttpResponse
 
 from cases.choices import OPEN_STATUSES
 from cases.models import Case
-from cases.selectors import visible_cases
+from cases.selectors import case_scope_key, visible_cases
 from govgrid import tiles
 from govgrid.errors import ActionError
-from grids.scope import scope_for
 
 LAYER = "cases"
 POINTS_FROM_ZOOM = 15
@@ -41,10 +40,7 @@ _LOCATION = '"cases_case"."location"'
 
 
 def scope_key(user) -> str:
-    scope = scope_for(user)
-    if scope.is_admin:
-        return tiles.scope_hash("admin")
-    return tiles.scope_hash(user.pk, scope.see_paths, sorted(scope.department_ids))
+    return tiles.scope_hash(case_scope_key(user))
 
 
 def stamp() -> int | None:

@@ -48,7 +48,8 @@ def test_the_map_draws_cases_and_grids_from_vector_tiles(live_server, browser, t
 
     # Close up, each case is a dot; a click on one opens it.
     case = cases[0]
-    browser.execute_script("document.getElementById('map').govgridMap.setView([23.005, 113.004], 18, {animate: false});")
+    browser.execute_script(
+        "document.getElementById('map').govgridMap.setView([23.005, 113.004], 18, {animate: false});")
     WebDriverWait(browser, 10).until(lambda d: any("/tiles/cases/18/" in n for n in tile_requests(d, "cases")))
     WebDriverWait(browser, 10).until(lambda d: el.get_attribute("data-cases") in ("1", "2"))
     SHOTS.mkdir(parents=True, exist_ok=True)
