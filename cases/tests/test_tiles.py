@@ -237,3 +237,19 @@ def test_the_map_page_uses_tiles_at_city_scale(tiny_city, cases3, settings):
     # A filtered map (?status=…) keeps the GeoJSON, which the filters apply to.
     page = client.get("/cases/map/?status=reported").content.decode()
     assert "data-case-tiles" not in page
+
+
+def test_people_with_the_same_scope_share_tiles_and_own_reports_stay_their_own(tiny_city, cases3):
+    from cases.selectors import case_scope_key
+    from grids.models import Membership
+
+    a1, a2, b1, done = cases3
+    assert case_scope_key(tiny_city.g1_worker) == case_scope_key(tiny_city.g1_leader)  # grid A-1, nothing else
+    assert case_scope_key(tiny_city.t1_operator) != case_scope_key(tiny_city.t2_operator)
+    # g1_worker moves to grid B-1: their report in A-1 is still theirs to see, not B-1's other worker's.
+    assert set(points_over_city(client_for(tiny_city.g3_worker))) == {b1.pk}
+    Membership.objects.filter(user=tiny_city.g1_worker).update(area=tiny_city.g3)
+    moved = type(tiny_city.g1_worker).objects.get(pk=tiny_city.g1_worker.pk)
+    assert case_scope_key(moved) != case_scope_key(tiny_city.g3_worker)
+    assert set(points_over_city(client_for(moved))) == {a1.pk, b1.pk}
+    assert set(points_over_city(client_for(tiny_city.g3_worker))) == {b1.pk}
