@@ -171,14 +171,21 @@ def cached_tile(layer: str, scope_key: str, tile: Tile, build: Callable[[], byte
     """The tile's bytes from the cache when they are current (see the module's docstring), else built.
     ``stamp`` is compared like the version: something read from the rows that a bulk write changes
     without bumping the version (the newest id)."""
-    version = layer_version(layer)
     key = f"tiles:{layer}:{scope_key}:{tile}"
+    try:  # the version and the tile in one round trip
+        found = cache.get_many([_version_key(layer), key])
+    except Exception:  # noqa: BLE001 - the cache is an optimisation: a tile is built without it
+        found = None
+    version = None
+    entry = None
+    if found is not None:
+        version = found.get(_version_key(layer))
+        if version is None:
+            version = layer_version(layer)
+        else:
+            entry = found.get(key)
     if version is not None:
-        version = (version, stamp)
-        try:
-            entry = cache.get(key)
-        except Exception:  # noqa: BLE001
-            entry = None
+        version = (int(version), stamp)
         if entry is not None:
             built_version, built_at, etag, data = entry
             if built_version == version or (max_stale and time.time() - built_at < max_stale):

@@ -253,3 +253,13 @@ def test_people_with_the_same_scope_share_tiles_and_own_reports_stay_their_own(t
     assert case_scope_key(moved) != case_scope_key(tiny_city.g3_worker)
     assert set(points_over_city(client_for(moved))) == {a1.pk, b1.pk}
     assert set(points_over_city(client_for(tiny_city.g3_worker))) == {b1.pk}
+
+
+def test_redis_down_costs_the_cache_not_the_tile(tiny_city, cases3, settings):
+    a1, a2, *_ = cases3
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    client = client_for(tiny_city.t1_operator)
+    response = client.get("/tiles/cases/{}/{}/{}.mvt".format(*tile_of(113.004, 23.005, POINT_ZOOM)))
+    assert response.status_code == 200 and response["X-Tile-Cache"] == "miss"
+    assert a1.pk in {f.properties["id"] for f in decode(response.content)["cases"].features}
