@@ -49,6 +49,9 @@ def tiles_for(zoom: int, count: int, rng: random.Random) -> list[tuple[int, int,
     if len(every) <= count:
         return every
     centres = list(grids.values_list("centroid", flat=True))
+    holding = sorted({tile_of(point.x, point.y, zoom) for point in centres})
+    if len(holding) <= count:
+        return holding
     chosen: dict = {}
     while len(chosen) < count:
         point = rng.choice(centres)

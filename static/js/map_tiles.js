@@ -41,9 +41,9 @@
 
   function clusterIcon(p) {
     var text = compact ? compact.format(p.count) : String(p.count);
-    var size = p.count < 100 ? 36 : p.count < 10000 ? 44 : 52;
+    // The GeoJSON map's bubbles (leaflet.markercluster's CSS: a 30 px disc in a 40 px ring).
     return L.divIcon({ html: "<div><span>" + text + "</span></div>", className: "marker-cluster cluster-" + (p.light || "none"),
-                       iconSize: L.point(size, size) });
+                       iconSize: L.point(40, 40) });
   }
 
   window.GovGridMaps.gridTiles = function (map, el) {
@@ -87,6 +87,8 @@
     }
 
     layer.on("tiledata", function (e) {
+      // A tile dropped before its data came (the user zoomed on) must not leave bubbles behind.
+      if (!layer._tiles[e.key]) { return; }
       var data = e.tile.layers.cases, entry = { markers: [], ids: [], clustered: 0 };
       (data ? data.features : []).forEach(function (f) {
         var p = f.properties;
