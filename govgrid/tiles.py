@@ -15,6 +15,7 @@ time however busy the city. Redis down costs the cache, never the tile.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import time
@@ -26,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from govgrid.errors import ActionError
@@ -39,6 +41,7 @@ BUFFER = 64  # coordinates drawn beyond each edge, so a point's symbol is not cu
 # Web Mercator's half width in metres: cells of the cluster grid are aligned on the world, not on a
 # tile, so a cluster is the same whichever tile asks.
 MERCATOR_HALF = 20037508.342789244
+GZIP_LEVEL = 5  # ~2.5x smaller; 10 ms for the largest tile (the city's grids at zoom 9)
 
 
 @dataclass(frozen=True)
@@ -161,9 +164,15 @@ def bump_after_commit(layer: str) -> None:
 
 @dataclass(frozen=True)
 class Built:
-    data: bytes
+    """A tile, kept gzipped (a city's grids at zoom 9 are 300 kB, 120 kB so): browsers take it as is."""
+
+    gzipped: bytes
     etag: str
     cached: bool
+
+    @property
+    def data(self) -> bytes:
+        return gzip.decompress(self.gzipped)
 
 
 def cached_tile(layer: str, scope_key: str, tile: Tile, build: Callable[[], bytes], *, ttl: int,
@@ -187,27 +196,36 @@ def cached_tile(layer: str, scope_key: str, tile: Tile, build: Callable[[], byte
     if version is not None:
         version = (int(version), stamp)
         if entry is not None:
-            built_version, built_at, etag, data = entry
+            built_version, built_at, etag, gzipped = entry
             if built_version == version or (max_stale and time.time() - built_at < max_stale):
-                return Built(data, etag, True)
+                return Built(gzipped, etag, True)
     data = build()
     etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+    gzipped = gzip.compress(data, GZIP_LEVEL, mtime=0)
     if version is not None:
         try:
-            cache.set(key, (version, time.time(), etag, data), ttl)
+            cache.set(key, (version, time.time(), etag, gzipped), ttl)
         except Exception:  # noqa: BLE001
             log.warning("tiles: could not cache %s %s", layer, tile, exc_info=True)
-    return Built(data, etag, False)
+    return Built(gzipped, etag, False)
 
 
 def tile_response(request: HttpRequest, built: Built, *, max_age: int = 0) -> HttpResponse:
-    """The tile, or 304 when the browser holds these bytes (its If-None-Match). Private: per user."""
+    """The tile (gzipped when the client takes gzip), or 304 when the browser holds these bytes (its
+    If-None-Match). Private: per user."""
+    compressed = "gzip" in request.headers.get("Accept-Encoding", "")
+    # Each encoding its own tag (RFC 9110 §8.8.3): a cache must not answer one with the other.
+    etag = built.etag[:-1] + '-gz"' if compressed else built.etag
     if_none_match = request.headers.get("If-None-Match", "")
-    if built.etag in {tag.strip() for tag in if_none_match.split(",")}:
+    if etag in {tag.strip() for tag in if_none_match.split(",")}:
         response = HttpResponse(status=304)
+    elif compressed:
+        response = HttpResponse(built.gzipped, content_type=CONTENT_TYPE)
+        response["Content-Encoding"] = "gzip"
     else:
         response = HttpResponse(built.data, content_type=CONTENT_TYPE)
-    response["ETag"] = built.etag
+    response["ETag"] = etag
+    patch_vary_headers(response, ["Accept-Encoding"])
     response["Cache-Control"] = f"private, max-age={max_age}" + (", must-revalidate" if not max_age else "")
     response["X-Tile-Cache"] = "hit" if built.cached else "miss"
     return response

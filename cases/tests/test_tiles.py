@@ -263,3 +263,17 @@ def test_redis_down_costs_the_cache_not_the_tile(tiny_city, cases3, settings):
     response = client.get("/tiles/cases/{}/{}/{}.mvt".format(*tile_of(113.004, 23.005, POINT_ZOOM)))
     assert response.status_code == 200 and response["X-Tile-Cache"] == "miss"
     assert a1.pk in {f.properties["id"] for f in decode(response.content)["cases"].features}
+
+
+def test_tiles_go_gzipped_to_clients_that_take_gzip(tiny_city, cases3):
+    import gzip
+
+    client = client_for(tiny_city.t1_operator)
+    url = "/tiles/grids/{}/{}/{}.mvt".format(*tiles_over(CITY_BOX, CLUSTER_ZOOM)[0])
+    plain = client.get(url)
+    packed = client.get(url, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert packed["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain
+    assert gzip.decompress(packed.content) == plain.content
+    assert packed["ETag"] != plain["ETag"] and "Accept-Encoding" in packed["Vary"]
+    assert client.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=packed["ETag"]).status_code == 304
+    assert client.get(url, HTTP_IF_NONE_MATCH=packed["ETag"]).status_code == 200
