@@ -18,6 +18,7 @@ Cases below zoom 14 are clusters (cases/tiles.py), from 14 on one point per case
 from __future__ import annotations
 
 import argparse
+import gzip
 import math
 import random
 import statistics
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.DEBUG = False
     settings.MAP_TILES_STALE_SECONDS = 0
     operator = city_operator()
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT_ENCODING="gzip, deflate, br")  # as a browser asks
     client.force_login(operator)
     open_cases = Case.objects.filter(status__in=OPEN_STATUSES).count()
     keys = {"cases": case_tiles.scope_key(operator), "grids": grid_tiles.scope_key(operator)}
@@ -111,20 +112,21 @@ def main(argv: list[str] | None = None) -> int:
     for zoom in zooms:
         chosen = tiles_for(zoom, args.tiles, rng)
         for layer in ("cases", "grids"):
-            cold, warm, warm_cpu, sizes = [], [], [], []
+            cold, warm, warm_cpu, sizes, raw = [], [], [], [], []
             for z, x, y in chosen:
                 url = f"/tiles/{layer}/{z}/{x}/{y}.mvt"
                 cache.delete(f"tiles:{layer}:{keys[layer]}:{tiles.Tile(z, x, y)}")
                 elapsed, response = timed(client, url)
                 assert response["X-Tile-Cache"] == "miss", url
                 cold.append(elapsed)
-                sizes.append(len(response.content))
+                sizes.append(len(response.content))  # gzipped, as sent
+                raw.append(len(gzip.decompress(response.content)))
                 elapsed, response = timed(client, url, warm_cpu)
                 assert response["X-Tile-Cache"] == "hit", url
                 warm.append(elapsed)
             cold_ms, warm_ms = sorted(t * 1000 for t in cold), sorted(t * 1000 for t in warm)
             rows.append((zoom, layer, len(chosen), cold_ms, warm_ms, statistics.median(warm_cpu) * 1000,
-                         sorted(sizes)))
+                         sorted(sizes), max(raw)))
     wall = time.monotonic() - wall_started
     own = time.process_time() - cpu_started
     common.flush_bench_redis()
@@ -135,14 +137,14 @@ def main(argv: list[str] | None = None) -> int:
           f"of the city (everything in scope); DEBUG off; through Django's test client")
     print(f"  cases: clusters below zoom {case_tiles.POINTS_FROM_ZOOM}, points from it")
     print("  ms a tile (wall clock; 'warm CPU': this process's CPU for a warm tile, which a busy machine does not"
-          " inflate)")
+          " inflate); KB as sent (gzip), 'raw max' the largest tile unzipped")
     print(f"  {'zoom':>4} {'layer':<6} {'tiles':>5} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9} "
-          f"{'warm CPU':>9} {'KB p50':>7} {'KB max':>7}")
-    for zoom, layer, n, cold_ms, warm_ms, warm_cpu_ms, sizes in rows:
+          f"{'warm CPU':>9} {'KB p50':>7} {'KB max':>7} {'raw max':>8}")
+    for zoom, layer, n, cold_ms, warm_ms, warm_cpu_ms, sizes, raw_max in rows:
         print(f"  {zoom:>4} {layer:<6} {n:>5} {common.percentile(cold_ms, 0.5):9.1f} "
               f"{common.percentile(cold_ms, 0.95):9.1f} {common.percentile(warm_ms, 0.5):9.1f} "
               f"{common.percentile(warm_ms, 0.95):9.1f} {warm_cpu_ms:9.1f} {statistics.median(sizes) / 1024:7.1f} "
-              f"{sizes[-1] / 1024:7.1f}")
+              f"{sizes[-1] / 1024:7.1f} {raw_max / 1024:8.1f}")
     print("  " + common.others_line(common.system_busy_seconds() - busy_started, own, wall))
     return 0
 

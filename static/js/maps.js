@@ -61,11 +61,17 @@
       var tiled = { grids: !!(el.dataset.gridTiles && window.GovGridMaps.gridTiles),
                     cases: !!(el.dataset.caseTiles && window.GovGridMaps.caseTiles) };
       if (tiled.grids || tiled.cases) {
+        var started = false;
         var start = function () {
+          if (started) { return; }
+          started = true;
           if (tiled.grids) { window.GovGridMaps.gridTiles(map, el); }
           if (tiled.cases) { window.GovGridMaps.caseTiles(map, el); }
         };
-        if (el.dataset.outlinesUrl) { el.addEventListener("govgrid:outlines", start, { once: true }); } else { start(); }
+        if (el.dataset.outlinesUrl) {
+          el.addEventListener("govgrid:outlines", start, { once: true });
+          setTimeout(start, 4000);  // outlines that never came must not keep the cases away
+        } else { start(); }
       }
       if (tiled.cases) {
         if (!tiled.grids) { grids(map, gridsUrl, !el.dataset.outlinesUrl); }
