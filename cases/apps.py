@@ -13,6 +13,7 @@ class CasesConfig(AppConfig):
             receivers,
             tasks,  # noqa: F401
         )
+        from cases import tiles as case_tiles
         from cases.actions import event_recorded
         from cases.models import CaseEvent
         from grids.signals import area_moved
@@ -23,3 +24,6 @@ class CasesConfig(AppConfig):
         # once it commits (govgrid.live; never inside the transaction, never failing the action).
         event_recorded.connect(live.publish_case_event, sender=CaseEvent, dispatch_uid="cases_live")
         area_moved.connect(receivers.carry_activations, dispatch_uid="cases_carry_activations")
+        # The map's case tiles (cases.tiles) are cached: each committed event, or a move, bumps their version.
+        event_recorded.connect(case_tiles.cases_changed, sender=CaseEvent, dispatch_uid="cases_tiles")
+        area_moved.connect(case_tiles.cases_changed, dispatch_uid="cases_tiles_moved")

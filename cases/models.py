@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GistIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -223,6 +224,12 @@ class Case(models.Model):
             # (a suspended case is a filter on the few rows read, not a condition of the index).
             models.Index(
                 fields=["due_at", "id"], name="case_open_due",
+                condition=Q(status__in=["reported", "accepted", "dispatched", "in_progress", "handled", "verified"]),
+            ),
+            # The map's tiles (cases.tiles) read open cases in a box: the open ones only, not the years of
+            # closed cases around them.
+            GistIndex(
+                fields=["location"], name="case_open_location",
                 condition=Q(status__in=["reported", "accepted", "dispatched", "in_progress", "handled", "verified"]),
             ),
         ]

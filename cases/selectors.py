@@ -10,19 +10,38 @@ from govgrid.versioned import Versioned
 from grids.scope import scope_for
 
 
-def case_scope_q(user) -> Q:
-    """Cases the user may see: under their areas, dispatched to their department, or their own reports."""
-    scope = scope_for(user)
-    if scope.is_admin:
-        return Q()
+def _places_q(scope) -> Q:
+    """Cases under the scope's areas or dispatched to its departments."""
     query = scope.area_q("area_") if scope.see_paths else Q(pk__in=[])
     if scope.department_ids:
         query |= Q(
             Exists(Dispatch.objects.filter(case=OuterRef("pk"), department_id__in=scope.department_ids))
         )
+    return query
+
+
+def case_scope_q(user) -> Q:
+    """Cases the user may see: under their areas, dispatched to their department, or their own reports."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return Q()
+    query = _places_q(scope)
     if user.is_authenticated:
         query |= Q(reporter=user)
     return query
+
+
+def case_scope_key(user) -> tuple:
+    """What ``case_scope_q(user)`` depends on, for a cache that people with the same answer share (the
+    map's tiles): the scope's areas and departments, and the user too when some of their own reports lie
+    outside those (one look along the reporter index). Everyone at the city centre shares one key."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return ("admin",)
+    key = ("places", scope.see_paths, tuple(sorted(scope.department_ids)))
+    if user.is_authenticated and Case.objects.filter(reporter=user).exclude(_places_q(scope)).exists():
+        return (*key, "reporter", user.pk)
+    return key
 
 
 def visible_cases(user) -> QuerySet[Case]:

@@ -210,6 +210,7 @@ STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/leaflet.markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
+    ("vendor/leaflet.vectorgrid", NODE_MODULES / "leaflet.vectorgrid" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
 # Uploaded photos and generated files (exports, monthly reports): local disk under MEDIA_ROOT, or with
@@ -408,6 +409,12 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 WORK_HOURS = env_time_windows("WORK_HOURS", "08:30-12:00,14:00-18:00")
 
 # Map tiles: none by default so pages work with no internet (MAP_TILE_URL, read above for the CSP).
+# The case map (cases/map/) switches to vector tiles (govgrid.tiles) when the user's scope holds more open
+# cases, or grids, than these; below them it loads GeoJSON once. Tiles of clustered cases (below zoom 15)
+# may be served this many seconds after they were built, however many cases changed meanwhile.
+MAP_TILES_FROM_CASES = env_int("MAP_TILES_FROM_CASES", 2000, minimum=0)
+MAP_TILES_FROM_GRIDS = env_int("MAP_TILES_FROM_GRIDS", 1000, minimum=0)
+MAP_TILES_STALE_SECONDS = env_int("MAP_TILES_STALE_SECONDS", 30, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -8,8 +8,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from cases.media import ROUTE as PHOTO_ROUTE
 from cases.media import case_photo
 from cases.pages import patrols, sweeps
+from cases.tiles import cases_tile_view
 from govgrid import offline, views
 from govgrid.health import healthz
+from grids.tiles import grids_tile_view
 from reports import live
 
 # Error pages: JSON under /api/ like every other API error (a client reads `detail`), a styled page in
@@ -45,6 +47,9 @@ urlpatterns = [
 
 
     path("emergency/", include("cases.pages.emergency")),
+    # The map at city scale: vector tiles of the cases and grids in the user's scope (govgrid.tiles).
+    path("tiles/cases/<int:z>/<int:x>/<int:y>.mvt", cases_tile_view, name="tiles_cases"),
+    path("tiles/grids/<int:z>/<int:x>/<int:y>.mvt", grids_tile_view, name="tiles_grids"),
     path("healthz", healthz, name="healthz"),
     path("csp-report/", views.csp_report, name="csp_report"),
     # MEDIA_URL (settings) + the stored name of a case photo; scoped, in production too.

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models.functions import AsGeoJSON
@@ -291,9 +292,24 @@ def notification_badge(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/_badge.html", {"count": count})
 
 
+def _tile_url(name: str) -> str:
+    return reverse(name, args=[0, 0, 0]).replace("0/0/0.mvt", "{z}/{x}/{y}.mvt")
+
+
 @login_required
 def case_map(request: HttpRequest) -> HttpResponse:
-    return render(request, "cases/map.html", {})
+    """The map of grids and open cases. At city scale (more open cases, or grids, in scope than the
+    MAP_TILES_FROM_* settings) they come as vector tiles (cases.tiles, grids.tiles), else as GeoJSON
+    once; a filtered map (?status=…) keeps the GeoJSON, which the filters apply to."""
+    context = {}
+    if not request.GET:
+        cases_from, grids_from = settings.MAP_TILES_FROM_CASES, settings.MAP_TILES_FROM_GRIDS
+        open_cases = visible_cases(request.user).filter(status__in=OPEN_STATUSES).order_by()
+        if open_cases[: cases_from + 1].count() > cases_from:  # reads no further than the threshold
+            context["case_tiles"] = _tile_url("tiles_cases")
+        if visible_grids(request.user).order_by()[: grids_from + 1].count() > grids_from:
+            context["grid_tiles"] = _tile_url("tiles_grids")
+    return render(request, "cases/map.html", context)
 
 
 @login_required

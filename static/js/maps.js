@@ -54,7 +54,30 @@
     },
     overview: function (el, gridsUrl, casesUrl) {
       var map = base(el).setView([23.02, 113.12], 11);
-      grids(map, gridsUrl, true).then(function () {
+      el.govgridMap = map;  // for the layers that wrap this function, and the browser tests
+      // At city scale the page asks for vector tiles (map_tiles.js) instead of the GeoJSON below; they
+      // start once the outlines (outlines.js) have framed the map, so no tile is fetched for a view
+      // that is left at once.
+      var tiled = { grids: !!(el.dataset.gridTiles && window.GovGridMaps.gridTiles),
+                    cases: !!(el.dataset.caseTiles && window.GovGridMaps.caseTiles) };
+      if (tiled.grids || tiled.cases) {
+        var started = false;
+        var start = function () {
+          if (started) { return; }
+          started = true;
+          if (tiled.grids) { window.GovGridMaps.gridTiles(map, el); }
+          if (tiled.cases) { window.GovGridMaps.caseTiles(map, el); }
+        };
+        if (el.dataset.outlinesUrl) {
+          el.addEventListener("govgrid:outlines", start, { once: true });
+          setTimeout(start, 4000);  // outlines that never came must not keep the cases away
+        } else { start(); }
+      }
+      if (tiled.cases) {
+        if (!tiled.grids) { grids(map, gridsUrl, !el.dataset.outlinesUrl); }
+        return map;
+      }
+      (tiled.grids ? Promise.resolve() : grids(map, gridsUrl, true)).then(function () {
         return fetch(casesUrl, { credentials: "same-origin" });
       }).then(function (r) { return r.json(); }).then(function (data) {
         var RANK = { red: 3, yellow: 2, green: 1 };
