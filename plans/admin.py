@@ -4,7 +4,18 @@ inspections and certifications are shown read-only (only plans.campaigns writes 
 from django.contrib import admin
 
 from govgrid.admin import ReadOnlyAdmin
-from plans.models import Campaign, CampaignCriterion, CampaignEntry, CampaignType, Certification, Inspection
+from plans.models import (
+    Campaign,
+    CampaignCriterion,
+    CampaignEntry,
+    CampaignType,
+    Certification,
+    Inspection,
+    NegativeEvent,
+    PlanTask,
+    ProgressReport,
+    WorkPlan,
+)
 
 
 class CampaignCriterionInline(admin.TabularInline):
@@ -47,3 +58,34 @@ class InspectionAdmin(ReadOnlyAdmin):
 class CertificationAdmin(ReadOnlyAdmin):
     list_display = ["entry", "certified_on", "valid_until", "by", "revoked_on", "revoke_reason"]
     list_select_related = ["entry", "by"]
+
+
+# Work plans are written by plans.actions only (pages and REST): the admin shows them read-only.
+@admin.register(WorkPlan)
+class WorkPlanAdmin(ReadOnlyAdmin):
+    list_display = ["year", "title", "area", "owner", "created_at"]
+    list_filter = ["year"]
+    search_fields = ["title"]
+    list_select_related = ["area", "owner"]
+
+
+@admin.register(PlanTask)
+class PlanTaskAdmin(ReadOnlyAdmin):
+    list_display = ["title", "plan", "lead_department", "lead_centre", "starts_on", "deadline", "status",
+                    "percent_done"]
+    list_filter = ["status"]
+    search_fields = ["title"]
+    list_select_related = ["plan", "lead_department", "lead_centre"]
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(ReadOnlyAdmin):
+    list_display = ["task", "department", "centre", "by", "at", "percent"]
+    list_select_related = ["task", "department", "centre", "by"]
+
+
+@admin.register(NegativeEvent)
+class NegativeEventAdmin(ReadOnlyAdmin):
+    list_display = ["date", "kind", "plan", "department", "centre", "points", "recorded_by"]
+    list_filter = ["kind"]
+    list_select_related = ["plan", "department", "centre", "recorded_by"]
