@@ -40,7 +40,11 @@ class KpiView(APIView):
     @extend_schema(parameters=[s.KpiQuerySerializer], responses=s.KpiSerializer, tags=["reports"])
     def get(self, request):
         query = _query(request, s.KpiQuerySerializer)
-        data = kpis.kpis(_area(request, query["area"]), query["start"], query["end"], by=query.get("by"))
+        area = _area(request, query["area"])
+        try:
+            data = kpis.kpis(area, query["start"], query["end"], by=query.get("by"))
+        except kpis.RolledUpPeriod as error:
+            raise ValidationError({"by": [str(error)]}) from None
         return Response(s.KpiSerializer(data).data)
 
 
@@ -51,8 +55,12 @@ class TrendView(APIView):
     def get(self, request):
         query = _query(request, s.TrendQuerySerializer)
         area = _area(request, query["area"])
-        rows = kpis.trend(area, query["start"], query["end"], period=query["period"])
-        data = {"area": kpis.area_info(area), "start": query["start"], "end": query["end"],
+        try:
+            rows = kpis.trend(area, query["start"], query["end"], period=query["period"])
+        except kpis.RolledUpPeriod as error:
+            raise ValidationError({"period": [str(error)]}) from None
+        start, end = kpis.counted_period(query["start"], query["end"])
+        data = {"area": kpis.area_info(area), "start": start, "end": end,
                 "period": query["period"], "rows": rows}
         return Response(s.TrendSerializer(data).data)
 
@@ -64,8 +72,9 @@ class DepartmentLeagueView(APIView):
     def get(self, request):
         query = _query(request, s.PeriodQuerySerializer)
         area = _area(request, query["area"])
-        data = {"area": kpis.area_info(area), "start": query["start"], "end": query["end"],
-                "rows": kpis.department_league(area, query["start"], query["end"])}
+        start, end = kpis.counted_period(query["start"], query["end"])
+        data = {"area": kpis.area_info(area), "start": start, "end": end,
+                "rows": kpis.department_league(area, start, end)}
         return Response(s.DepartmentLeagueSerializer(data).data)
 
 
