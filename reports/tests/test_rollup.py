@@ -214,3 +214,21 @@ def test_an_action_writing_to_a_day_being_rolled_up_is_not_lost(tiny_city, categ
     assert MonthlyCount.objects.get(area=city, month=date(2026, 9, 1)).reported == 2
     assert AreaMonthlyCount.objects.get(area=city, month=date(2026, 9, 1)).reported == 2
     assert AreaMonthlyCount.objects.get(area=tiny_city.g1, month=date(2026, 9, 1)).reported == 1
+
+
+def test_the_dashboard_page_counts_rolled_months_whole_and_says_so(tiny_city, categories, later):
+    from reports.tests.test_pages import client_for
+
+    scenario.build(tiny_city, categories)
+    roll_up_counters()
+    response = client_for(tiny_city.city_official).get(
+        "/reports/", {"area": "9801", "start": "2026-10-05", "end": "2026-10-09", "period": "day"}
+    )
+    assert response.status_code == 200
+    period = response.context["period"]
+    assert (period.start, period.end, period.trend, period.widened) == (*OCTOBER, "month", True)
+    tiles = {tile["name"]: tile for tile in response.context["tiles"]}
+    assert tiles["closed"]["value"] == kpis.kpis(tiny_city.city, *OCTOBER)["counts"]["closed"] == 2
+    assert "kept by month only" in response.content.decode()
+    inside = client_for(tiny_city.city_official).get("/reports/", {"area": "9801", "range": "month"})
+    assert "kept by month only" not in inside.content.decode()
