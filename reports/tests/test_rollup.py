@@ -232,3 +232,20 @@ def test_the_dashboard_page_counts_rolled_months_whole_and_says_so(tiny_city, ca
     assert "kept by month only" in response.content.decode()
     inside = client_for(tiny_city.city_official).get("/reports/", {"area": "9801", "range": "month"})
     assert "kept by month only" not in inside.content.decode()
+
+
+def test_a_longer_window_later_puts_the_days_back(tiny_city, categories, later, settings):
+    scenario.build(tiny_city, categories)
+
+    def nonzero(model) -> list[tuple]:
+        width = len(MEASURE_NAMES)
+        return [row for row in stored(model) if any(row[-width:])]
+
+    daily, area = nonzero(DailyCount), nonzero(AreaDailyCount)
+    roll_up_counters()
+    settings.COUNTER_DAILY_RETENTION_DAYS = 36500
+    result = rebuild_counters()
+    assert result.repaired and result.monthly_rows and result.area_monthly_rows
+    assert (nonzero(DailyCount), nonzero(AreaDailyCount)) == (daily, area)
+    assert not MonthlyCount.objects.exists() and not AreaMonthlyCount.objects.exists()
+    assert rebuild_counters().clean
