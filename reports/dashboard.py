@@ -403,11 +403,13 @@ def _simplified(areas, tolerance: float):
 def grid_reports(area: Area, start: date, end: date) -> dict[str, int]:
     """Cases reported per grid of ``area``'s subtree: the grids' own counter rows (grids × days or months)."""
     start, end = kpis.counted_period(start, end)
+    months = kpis.reaches_months(start)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT g.code, sum(t.reported) FROM {kpis.counter_rows()} JOIN grids_area g ON g.id = t.area_id "
-            "WHERE g.path LIKE %s AND g.level = %s AND NOT t.legacy GROUP BY g.code",
-            [*kpis.counter_rows_params(start, end), like_prefix(area.path), Level.GRID],
+            f"SELECT g.code, sum(t.reported) FROM {kpis.counter_rows(False, months)} "
+            "JOIN grids_area g ON g.id = t.area_id WHERE g.path LIKE %s AND g.level = %s AND NOT t.legacy "
+            "GROUP BY g.code",
+            [*kpis.counter_rows_params(start, end, months), like_prefix(area.path), Level.GRID],
         )
         return dict(cursor.fetchall())
 

@@ -82,29 +82,38 @@ def counted_period(start: date, end: date) -> tuple[date, date]:
     return start, end
 
 
-def counter_rows(detail: bool = False) -> str:
-    """The counter rows of a period (alias t): the daily rows of its days plus the monthly rows of its
-    months, each monthly row dated on its month's first day; parameters from ``counter_rows_params``.
+def counter_rows(detail: bool = False, months: bool = True) -> str:
+    """The counter rows of a period (alias t): the daily rows of its days plus (``months``) the monthly
+    rows of its months, each dated on its month's first day; parameters from ``counter_rows_params``.
     PostgreSQL pushes the outer query's area filter into both halves (each its own index probe)."""
     daily, monthly = (DAILY_TABLE, MONTHLY_TABLE) if detail else (AREA_TABLE, AREA_MONTHLY_TABLE)
     columns = "area_id, legacy, " + ("category_id, department_id, channel, " if detail else "") + _MEASURE_COLUMNS
-    return (f"(SELECT {columns}, day FROM {daily} WHERE day BETWEEN %s AND %s UNION ALL "
-            f"SELECT {columns}, month AS day FROM {monthly} WHERE month BETWEEN %s AND %s) t")
+    days = f"SELECT {columns}, day FROM {daily} WHERE day BETWEEN %s AND %s"
+    if not months:
+        return f"({days}) t"
+    return f"({days} UNION ALL SELECT {columns}, month AS day FROM {monthly} WHERE month BETWEEN %s AND %s) t"
 
 
-def counter_rows_params(start: date, end: date) -> list[date]:
+def reaches_months(start: date) -> bool:
+    """Whether a period from ``start`` reaches the months kept by month: else the daily rows alone answer
+    it (the dashboards' usual periods: one index probe, as before the roll-up existed)."""
+    return start < rollup.daily_from()
+
+
+def counter_rows_params(start: date, end: date, months: bool = True) -> list[date]:
     """The period (counted: ``counted_period``) for ``counter_rows``."""
-    return [start, end, rollup.month_start(start), end]
+    return [start, end, rollup.month_start(start), end] if months else [start, end]
 
 
 def _sums(detail: bool, group: str, where: str, params: list[Any], start: date, end: date,
           join: str = "") -> list[tuple[Any, dict[str, int]]]:
     """``[(group value, {measure: sum})]`` of the counter rows (alias t) from ``start`` to ``end`` matching
     ``where``: the daily or area tables (``detail``), with their monthly roll-ups."""
+    months = reaches_months(start)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {group}, {_SUM_COLUMNS} FROM {counter_rows(detail)} {join} WHERE {where} GROUP BY 1",
-            [*counter_rows_params(start, end), *params],
+            f"SELECT {group}, {_SUM_COLUMNS} FROM {counter_rows(detail, months)} {join} WHERE {where} GROUP BY 1",
+            [*counter_rows_params(start, end, months), *params],
         )
         return [(row[0], dict(zip(MEASURE_NAMES, row[1:], strict=True))) for row in cursor.fetchall()]
 
