@@ -249,3 +249,11 @@ def test_a_longer_window_later_puts_the_days_back(tiny_city, categories, later, 
     assert (nonzero(DailyCount), nonzero(AreaDailyCount)) == (daily, area)
     assert not MonthlyCount.objects.exists() and not AreaMonthlyCount.objects.exists()
     assert rebuild_counters().clean
+
+
+def test_beat_rolls_up_every_night_after_the_rebuild():
+    from govgrid.celery import app
+
+    rollup_entry, rebuild_entry = (app.conf.beat_schedule[name] for name in ("roll-up-counters", "rebuild-counters"))
+    assert rollup_entry["task"] == "reports.tasks.roll_up_counters"
+    assert rollup_entry["schedule"].hour == {3} and rebuild_entry["schedule"].hour == {2}
