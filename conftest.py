@@ -108,6 +108,13 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _counters_kept_by_day(settings):
+    """Tests play fixed dates of 2026 against the real clock: the counters keep every day of them (the
+    daily window reaches back a century) unless a test narrows it (reports.rollup)."""
+    settings.COUNTER_DAILY_RETENTION_DAYS = 36500
+
+
 @pytest.fixture
 def english():
     """Run the test in English, for assertions on message texts (pages and messages are Chinese first)."""

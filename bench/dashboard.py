@@ -309,8 +309,8 @@ def load_reference_data(cursor) -> tuple[list[Grid], list[int], dict[int, list[i
 
 def empty_tables(cursor) -> None:
     print("emptying the case and counter tables (TRUNCATE … CASCADE)", flush=True)
-    cursor.execute("TRUNCATE cases_case, reports_dailycount, reports_areadailycount, reports_casecounterstate, "
-                   "reports_counterdrift RESTART IDENTITY CASCADE")
+    cursor.execute("TRUNCATE cases_case, reports_dailycount, reports_areadailycount, reports_monthlycount, "
+                   "reports_areamonthlycount, reports_casecounterstate, reports_counterdrift RESTART IDENTITY CASCADE")
 
 
 def load(first_id: int, count: int, generator: Generator) -> tuple[int, float]:
@@ -401,7 +401,8 @@ def table_rows() -> dict[str, int]:
 
     with connection.cursor() as cursor:
         rows = {}
-        for table in ("cases_case", "cases_caseevent", "reports_dailycount", "reports_areadailycount"):
+        for table in ("cases_case", "cases_caseevent", "reports_dailycount", "reports_areadailycount",
+                      "reports_monthlycount", "reports_areamonthlycount"):
             cursor.execute(f"SELECT count(*) FROM {table}")
             rows[table] = cursor.fetchone()[0]
     return rows

@@ -84,6 +84,8 @@ app.conf.beat_schedule = {
                             "options": {"expires": 55}},
     # Counters against the timeline, at night (CELERY_TIMEZONE is the project's, Asia/Shanghai).
     "rebuild-counters": {"task": "reports.tasks.rebuild_counters", "schedule": crontab(hour=2, minute=30)},
+    # Then the days before the daily window are folded into monthly counters (COUNTER_DAILY_RETENTION_DAYS).
+    "roll-up-counters": {"task": "reports.tasks.roll_up_counters", "schedule": crontab(hour=3, minute=30)},
     # The previous month's safety report 平安报表 of every town, on the 1st after the night's rebuild.
     "monthly-reports": {"task": "reports.exports.monthly_reports", "schedule": crontab(day_of_month=1, hour=6,
                                                                                       minute=0)},

@@ -246,6 +246,10 @@ PLAN_LIGHT_YELLOW = env_int("PLAN_LIGHT_YELLOW", 10, minimum=1)
 PLAN_LIGHT_RED = env_int("PLAN_LIGHT_RED", 25, minimum=1)
 # plans.tasks.remind_plan_tasks: the lead unit is reminded of a task due within this many days.
 PLAN_REMIND_DAYS = env_int("PLAN_REMIND_DAYS", 7, minimum=1)
+# Report counters (reports.rollup): days are kept one by one for at least this many days (from the
+# first of that month); older ones are folded nightly into monthly rows. 100 keeps every quick range of
+# the dashboards and its previous period in days.
+COUNTER_DAILY_RETENTION_DAYS = env_int("COUNTER_DAILY_RETENTION_DAYS", 100, minimum=62)
 STORAGES = {
     "default": MEDIA_STORAGE_BACKEND,
     # Hashed names need `collectstatic` first: production only, so tests and development run without it.

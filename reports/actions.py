@@ -2,7 +2,7 @@
 
 The counters themselves move in the case actions' own transactions (``reports.counters.record_event``,
 called by ``cases.actions.event_recorded``); everything else reports writes goes through here: the
-rebuild of the counters from the timeline, and the settings an administrator tunes (the scoring
+rebuild of the counters from the timeline, their monthly roll-up, and the settings an administrator tunes (the scoring
 settings, the safety index's indicators, the grid worker score rules). Pages, the admin and the Celery
 tasks call these; reads never write (``ScoringSettings.current()`` falls back to unsaved defaults).
 
@@ -20,7 +20,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from govgrid.errors import ActionError, Forbidden
-from reports import rebuild
+from reports import rebuild, rollup
 from reports.models import (
     EVALUATION_SETTINGS_PK,
     EVALUATION_WEIGHT_FIELDS,
@@ -60,6 +60,15 @@ def rebuild_counters(*, actor=None, repair: bool = True, chunk: int = 20_000,
     """
     _require(actor, "add_counterdrift")
     return rebuild.rebuild_counters(repair=repair, chunk=chunk, sample=sample)
+
+
+def roll_up_counters(*, actor=None, today=None) -> rollup.RollupResult:
+    """Fold the daily counters of the months before the daily window into the monthly tables.
+
+    One transaction (``reports.rollup``); running it again changes nothing.
+    """
+    _require(actor, "add_counterdrift")
+    return rollup.roll_up_counters(today=today)
 
 
 @transaction.atomic

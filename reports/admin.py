@@ -9,9 +9,11 @@ from reports.models import (
     EVALUATION_WEIGHT_FIELDS,
     MEASURE_NAMES,
     AreaDailyCount,
+    AreaMonthlyCount,
     CounterDrift,
     DailyCount,
     EvaluationSettings,
+    MonthlyCount,
     SafetyIndicator,
     ScoreRule,
     ScoringSettings,
@@ -40,6 +42,30 @@ class AreaDailyCountAdmin(ReadOnlyAdmin):
     date_hierarchy = "day"
     show_full_result_count = False
     fields = ["day", "area", "legacy", *MEASURE_NAMES]
+
+
+@admin.register(MonthlyCount)
+class MonthlyCountAdmin(ReadOnlyAdmin):
+    list_display = ["month", "area", "category", "department", "channel", "legacy", "reported", "accepted",
+                    "dispatched", "closed", "closed_on_time", "due"]
+    list_filter = ["legacy", "channel", "area__level"]
+    search_fields = ["area__code", "area__name", "category__code", "category__name"]
+    list_select_related = ["area", "category", "department"]
+    date_hierarchy = "month"
+    show_full_result_count = False
+    fields = ["month", "area", "category", "department", "channel", "legacy", *MEASURE_NAMES]
+
+
+@admin.register(AreaMonthlyCount)
+class AreaMonthlyCountAdmin(ReadOnlyAdmin):
+    list_display = ["month", "area", "legacy", "reported", "accepted", "dispatched", "closed", "closed_on_time",
+                    "due", "overdue"]
+    list_filter = ["legacy", "area__level"]
+    search_fields = ["area__code", "area__name"]
+    list_select_related = ["area"]
+    date_hierarchy = "month"
+    show_full_result_count = False
+    fields = ["month", "area", "legacy", *MEASURE_NAMES]
 
 
 @admin.register(CounterDrift)

@@ -20,7 +20,8 @@ from typing import Any
 from django import forms
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.db.models.functions import AsGeoJSON, GeomOutputGeoFunc
-from django.db.models import FloatField, Sum, Value
+from django.db import connection
+from django.db.models import FloatField, Value
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,8 +31,8 @@ from cases.models import Case
 from grids.choices import CENTRE_ROLES, Level, Role
 from grids.models import Area
 from grids.scope import scope_for, visible_areas
-from reports import kpis
-from reports.models import AreaDailyCount
+from grids.signals import like_prefix
+from reports import kpis, rollup
 
 ON_TIME_GREEN = 0.90
 ON_TIME_YELLOW = 0.75
@@ -125,8 +126,13 @@ class PeriodForm(forms.Form):
             raise forms.ValidationError(_("The period ends before it starts."))
         if (end - start).days >= MAX_DAYS:
             raise forms.ValidationError(_("The period is too long: at most three years."))
-        data["start"], data["end"] = start, end
+        # Before the daily window the counters are kept by month (reports.rollup): whole months there.
+        counted = kpis.counted_period(start, end)
+        data["widened"] = counted != (start, end)
+        data["start"], data["end"] = start, end = counted
         data["period"] = data.get("period") or auto_trend_period(start, end)
+        if data["period"] != "month" and start < rollup.daily_from():
+            data["period"] = "month"
         return data
 
 
@@ -136,6 +142,7 @@ class Period:
     end: date
     range: str  # the quick range chosen, "" for explicit dates
     trend: str  # day, week or month
+    widened: bool = False  # reached back into months kept whole: counted by whole months there
 
 
 def default_period() -> Period:
@@ -149,7 +156,7 @@ def parse_period(params) -> tuple[Period, PeriodForm]:
     if not form.is_valid():
         return default_period(), form
     data = form.cleaned_data
-    return Period(data["start"], data["end"], data["range"], data["period"]), form
+    return Period(data["start"], data["end"], data["range"], data["period"], data["widened"]), form
 
 
 # --- the area -----------------------------------------------------------------------------------
@@ -394,13 +401,17 @@ def _simplified(areas, tolerance: float):
 
 
 def grid_reports(area: Area, start: date, end: date) -> dict[str, int]:
-    """Cases reported per grid of ``area``'s subtree: the grids' own counter rows (grids × days)."""
-    rows = (
-        AreaDailyCount.objects.filter(area__path__startswith=area.path, area__level=Level.GRID,
-                                      day__range=(start, end), legacy=False)
-        .values_list("area__code").annotate(reported=Sum("reported"))
-    )
-    return dict(rows)
+    """Cases reported per grid of ``area``'s subtree: the grids' own counter rows (grids × days or months)."""
+    start, end = kpis.counted_period(start, end)
+    months = kpis.reaches_months(start)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT g.code, sum(t.reported) FROM {kpis.counter_rows(False, months)} "
+            "JOIN grids_area g ON g.id = t.area_id WHERE g.path LIKE %s AND g.level = %s AND NOT t.legacy "
+            "GROUP BY g.code",
+            [*kpis.counter_rows_params(start, end, months), like_prefix(area.path), Level.GRID],
+        )
+        return dict(cursor.fetchall())
 
 
 def map_features(area: Area, start: date, end: date, ranking: Table | None = None) -> dict[str, Any]:

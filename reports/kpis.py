@@ -3,6 +3,11 @@
 Every function returns plain dicts and lists (dates as ``date``, rates as floats or ``None``) that a
 page, an export or the API can render as they are. Periods are local dates, both ends included.
 
+Days older than the daily window are kept by month (``reports.rollup``): a period whose start or end
+falls in such a month is counted by whole months there (``counted_period``); the answer's ``start`` and
+``end`` say which days were counted and ``widened`` is true. Inside the window every day is exact. A
+day or week trend cannot reach before the window (``RolledUpPeriod``, a ``ValueError``).
+
 Rates (legacy cases are left out of every count a rate is made from; they come back apart, under
 ``legacy``). Each rate compares a group of cases (or dispatches) with itself, the group being those
 whose day (below) falls in the period, so every rate stays within 0–100 % over any period:
@@ -39,12 +44,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.choices import OPEN_STATUSES, Channel
 from cases.models import Case, Category
 from govgrid.replica import read_connection
 from grids.models import Area, Department
-from reports.models import MEASURE_NAMES, AreaDailyCount, DailyCount
+from reports import rollup
+from reports.models import MEASURE_NAMES, AreaDailyCount, AreaMonthlyCount, DailyCount, MonthlyCount
 
 BREAKDOWNS = ("area", "category", "family", "department", "channel", "day", "week", "month")
 PERIODS = ("day", "week", "month")
@@ -56,16 +63,64 @@ RATE_NAMES = (
 _SUM_COLUMNS = ", ".join(f"coalesce(sum(t.{name}), 0)::bigint" for name in MEASURE_NAMES)
 
 
-def _sums(table: str, group: str, where: str, params: list[Any], join: str = "") -> list[tuple[Any, dict[str, int]]]:
-    """``[(group value, {measure: sum})]`` of the rows of ``table`` (alias t) matching ``where``."""
+class RolledUpPeriod(ValueError):
+    """A day or week breakdown asked of days that are kept by month only (``reports.rollup``)."""
+
+
+def counted_period(start: date, end: date) -> tuple[date, date]:
+    """The period the counters can answer: an end before the daily window widens to its whole month.
+
+    Days before ``reports.rollup.daily_from()`` are kept by month, so a period that starts (or ends) in
+    the middle of such a month is counted from the first (to the last) day of that month. Inside the
+    daily window the period is returned as it is.
+    """
+    first_daily = rollup.daily_from()
+    if start < first_daily:
+        start = rollup.month_start(start)
+    if end < first_daily:
+        end = rollup.month_end(end)
+    return start, end
+
+
+def counter_rows(detail: bool = False, months: bool = True) -> str:
+    """The counter rows of a period (alias t): the daily rows of its days plus (``months``) the monthly
+    rows of its months, each dated on its month's first day; parameters from ``counter_rows_params``.
+    PostgreSQL pushes the outer query's area filter into both halves (each its own index probe)."""
+    daily, monthly = (DAILY_TABLE, MONTHLY_TABLE) if detail else (AREA_TABLE, AREA_MONTHLY_TABLE)
+    columns = "area_id, legacy, " + ("category_id, department_id, channel, " if detail else "") + _MEASURE_COLUMNS
+    days = f"SELECT {columns}, day FROM {daily} WHERE day BETWEEN %s AND %s"
+    if not months:
+        return f"({days}) t"
+    return f"({days} UNION ALL SELECT {columns}, month AS day FROM {monthly} WHERE month BETWEEN %s AND %s) t"
+
+
+def reaches_months(start: date) -> bool:
+    """Whether a period from ``start`` reaches the months kept by month: else the daily rows alone answer
+    it (the dashboards' usual periods: one index probe, as before the roll-up existed)."""
+    return start < rollup.daily_from()
+
+
+def counter_rows_params(start: date, end: date, months: bool = True) -> list[date]:
+    """The period (counted: ``counted_period``) for ``counter_rows``."""
+    return [start, end, rollup.month_start(start), end] if months else [start, end]
+
+
+def _sums(detail: bool, group: str, where: str, params: list[Any], start: date, end: date,
+          join: str = "") -> list[tuple[Any, dict[str, int]]]:
+    """``[(group value, {measure: sum})]`` of the counter rows (alias t) from ``start`` to ``end`` matching
+    ``where``: the daily or area tables (``detail``), with their monthly roll-ups."""
+    months = reaches_months(start)
     with read_connection().cursor() as cursor:  # the read replica, on a report page (govgrid.replica)
         cursor.execute(
-            f"SELECT {group}, {_SUM_COLUMNS} FROM {table} t {join} WHERE {where} GROUP BY 1", params
+            f"SELECT {group}, {_SUM_COLUMNS} FROM {counter_rows(detail, months)} {join} WHERE {where} GROUP BY 1",
+            [*counter_rows_params(start, end, months), *params],
         )
         return [(row[0], dict(zip(MEASURE_NAMES, row[1:], strict=True))) for row in cursor.fetchall()]
 
 
 AREA_TABLE, DAILY_TABLE = AreaDailyCount._meta.db_table, DailyCount._meta.db_table
+AREA_MONTHLY_TABLE, MONTHLY_TABLE = AreaMonthlyCount._meta.db_table, MonthlyCount._meta.db_table
+_MEASURE_COLUMNS = ", ".join(MEASURE_NAMES)
 
 
 def _ratio(numerator: int, denominator: int, digits: int = 4) -> float | None:
@@ -132,20 +187,23 @@ def kpis(area: Area | str, start: date, end: date, *, by: str | None = None) -> 
     _check_period(start, end)
     if by is not None and by not in BREAKDOWNS:
         raise ValueError(f"by must be one of {', '.join(BREAKDOWNS)}")
-    counts, legacy = _totals(area, start, end)
+    counted_start, counted_end = counted_period(start, end)
+    if by in ("day", "week"):
+        _check_days_kept(counted_start)
+    counts, legacy = _totals(area, counted_start, counted_end)
     result: dict[str, Any] = {
-        "area": area_info(area), "start": start, "end": end, **_figures(counts), "legacy": legacy,
+        "area": area_info(area), "start": counted_start, "end": counted_end, **_figures(counts), "legacy": legacy,
+        "widened": (counted_start, counted_end) != (start, end),
     }
     if by is not None:
         result["by"] = by
-        result["rows"] = breakdown(area, start, end, by)
+        result["rows"] = breakdown(area, counted_start, counted_end, by)
     return result
 
 
 def _totals(area: Area, start: date, end: date) -> tuple[dict[str, int], dict[str, int]]:
     counts, legacy = empty_counts(), empty_counts()
-    for is_legacy, sums in _sums(AREA_TABLE, "t.legacy", "t.area_id = %s AND t.day BETWEEN %s AND %s",
-                                 [area.pk, start, end]):
+    for is_legacy, sums in _sums(False, "t.legacy", "t.area_id = %s", [area.pk], start, end):
         if is_legacy:
             legacy = sums
         else:
@@ -158,23 +216,23 @@ def breakdown(area: Area, start: date, end: date, by: str) -> list[dict[str, Any
         return _by_child_area(area, start, end)
     if by in PERIODS:
         return trend(area, start, end, period=by)
-    where, params = "t.area_id = %s AND t.day BETWEEN %s AND %s AND NOT t.legacy", [area.pk, start, end]
+    where, params, period = "t.area_id = %s AND NOT t.legacy", [area.pk], (start, end)
     if by == "category":
-        sums = _sums(DAILY_TABLE, "t.category_id", where, params)
+        sums = _sums(True, "t.category_id", where, params, *period)
         names = {c.pk: c for c in Category.objects.filter(pk__in=[key for key, _sums in sums])}
         rows = [_row(names[key].code, names[key].display_name, figures) for key, figures in sums]
     elif by == "family":
-        sums = _sums(DAILY_TABLE, "c.parent_id", where, params, join="JOIN cases_category c ON c.id = t.category_id")
+        sums = _sums(True, "c.parent_id", where, params, *period, join="JOIN cases_category c ON c.id = t.category_id")
         names = {c.pk: c for c in Category.objects.filter(pk__in=[key for key, _sums in sums])}
         rows = [_row(names[key].code, names[key].display_name, figures) for key, figures in sums if key in names]
     elif by == "department":
-        sums = _sums(DAILY_TABLE, "t.department_id", where + " AND t.department_id IS NOT NULL", params)
+        sums = _sums(True, "t.department_id", where + " AND t.department_id IS NOT NULL", params, *period)
         names = {d.pk: d for d in Department.objects.filter(pk__in=[key for key, _sums in sums])}
         rows = [_row(key, names[key].display_name, figures) for key, figures in sums]
     else:  # channel
         labels = dict(Channel.choices)
-        rows = [_row(key, str(labels.get(key, key)), figures) for key, figures in _sums(DAILY_TABLE, "t.channel",
-                                                                                         where, params)]
+        rows = [_row(key, str(labels.get(key, key)), figures)
+                for key, figures in _sums(True, "t.channel", where, params, *period)]
     rows.sort(key=lambda row: str(row["key"]))
     return rows
 
@@ -185,8 +243,8 @@ def _row(key: Any, label: str, counts: dict[str, int]) -> dict[str, Any]:
 
 def _by_child_area(area: Area, start: date, end: date) -> list[dict[str, Any]]:
     children = list(Area.objects.filter(parent=area).order_by("code").only("id", "code", "name", "level"))
-    sums = dict(_sums(AREA_TABLE, "t.area_id", "t.area_id = ANY(%s) AND t.day BETWEEN %s AND %s AND NOT t.legacy",
-                      [[child.pk for child in children], start, end]))
+    sums = dict(_sums(False, "t.area_id", "t.area_id = ANY(%s) AND NOT t.legacy", [[child.pk for child in children]],
+                      start, end))
     return [
         {"key": child.code, "label": child.name, "level": child.level, **_figures(sums.get(child.pk) or empty_counts())}
         for child in children
@@ -199,21 +257,34 @@ _TRUNC = {"day": "t.day", "week": "date_trunc('week', t.day)::date", "month": "d
 def trend(area: Area | str, start: date, end: date, *, period: str = "day") -> list[dict[str, Any]]:
     """One row per day, week (from Monday) or month of the range, zeros where nothing happened.
 
-    A week or month row sums only the days inside the range.
+    A week or month row sums only the days inside the range. Before the daily window (``counted_period``)
+    only months can be given: a day or week trend reaching there raises ``RolledUpPeriod``, and a month
+    row there sums its whole month.
     """
     area = resolve_area(area)
     _check_period(start, end)
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
+    start, end = counted_period(start, end)
+    if period != "month":
+        _check_days_kept(start)
     sums = {
         _as_date(key): figures
-        for key, figures in _sums(AREA_TABLE, _TRUNC[period], "t.area_id = %s AND t.day BETWEEN %s AND %s "
-                                  "AND NOT t.legacy", [area.pk, start, end])
+        for key, figures in _sums(False, _TRUNC[period], "t.area_id = %s AND NOT t.legacy", [area.pk], start, end)
     }
     return [
         {"key": key, "label": key.isoformat(), **_figures(sums.get(key) or empty_counts())}
         for key in _periods(start, end, period)
     ]
+
+
+def _check_days_kept(start: date) -> None:
+    first_daily = rollup.daily_from()
+    if start < first_daily:
+        raise RolledUpPeriod(
+            _("Before %(day)s the figures are kept by month only: ask for them by month.")
+            % {"day": first_daily.isoformat()}
+        )
 
 
 def _as_date(value: date | datetime) -> date:
@@ -254,7 +325,8 @@ def change_from_previous(area: Area | str, start: date, end: date) -> dict[str, 
     """
     area = resolve_area(area)
     _check_period(start, end)
-    before_start, before_end = previous_period(start, end)
+    start, end = counted_period(start, end)
+    before_start, before_end = counted_period(*previous_period(start, end))
     now_counts, _legacy = _totals(area, start, end)
     then_counts, _legacy = _totals(area, before_start, before_end)
     now_rates, then_rates = rates(now_counts), rates(then_counts)
@@ -293,7 +365,7 @@ def department_league(area: Area | str, start: date, end: date) -> list[dict[str
     """
     area = resolve_area(area)
     _check_period(start, end)
-    rows = breakdown(area, start, end, "department")
+    rows = breakdown(area, *counted_period(start, end), "department")
     departments = {d.pk: d for d in Department.objects.filter(pk__in=[r["key"] for r in rows]).select_related("area")}
     league = []
     for row in rows:

@@ -11,6 +11,11 @@ inside the action's own transaction, to two tables:
   local day × area × legacy flag. Tiles, child-area breakdowns and trends read this one, so their cost
   follows areas × days alone, whatever the number of cases.
 
+Days older than the daily window (``COUNTER_DAILY_RETENTION_DAYS``, whole months) are folded nightly
+into ``MonthlyCount`` and ``AreaMonthlyCount``, the same measures by month (``reports.rollup``): a
+case is counted on a handful of days, so most of its daily rows live on in the monthly tables only
+where other cases of the month share them (areas high up the tree). Readers take both tables.
+
 ``CaseCounterState`` remembers, per case, what the mapping needs from earlier events (where its
 deadline is counted, its lead department, when its handling started), so that a moved deadline can be
 taken off the day it was counted on. ``CounterDrift`` records each nightly rebuild's comparison.
@@ -160,6 +165,56 @@ class AreaDailyCount(Measures):
 
     def __str__(self) -> str:
         return f"{self.day} {self.area_id}"
+
+
+class MonthlyCount(Measures):
+    """``DailyCount`` rows of finished months, folded into one row per month (``reports.rollup``).
+
+    ``month`` is the month's first day. Days before the daily window (``COUNTER_DAILY_RETENTION_DAYS``)
+    live here only: a period reaching into them is counted by whole months (``reports.kpis``).
+    """
+
+    area = models.ForeignKey("grids.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
+    month = models.DateField(_("month"))
+    category = models.ForeignKey("cases.Category", verbose_name=_("category"), on_delete=models.PROTECT,
+                                 related_name="+", db_index=False)
+    department = models.ForeignKey("grids.Department", verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+", db_index=False)
+    channel = models.CharField(_("channel"), max_length=16)
+    legacy = models.BooleanField(_("legacy issue"), default=False)
+
+    class Meta:
+        verbose_name = _("monthly count")
+        verbose_name_plural = _("monthly counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "month", "category", "department", "channel", "legacy"], nulls_distinct=False,
+                name="monthlycount_unique_cell",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.area_id} {self.category_id} {self.department_id} {self.channel}"
+
+
+class AreaMonthlyCount(Measures):
+    """``AreaDailyCount`` rows of finished months, one row per month × area × legacy flag."""
+
+    area = models.ForeignKey("grids.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
+    month = models.DateField(_("month"))
+    legacy = models.BooleanField(_("legacy issue"), default=False)
+
+    class Meta:
+        verbose_name = _("monthly area count")
+        verbose_name_plural = _("monthly area counts")
+        constraints = [
+            models.UniqueConstraint(fields=["area", "month", "legacy"], name="areamonthlycount_unique_cell"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.area_id}"
 
 
 class CaseCounterState(models.Model):

@@ -15,6 +15,12 @@ Two phases, so that actions never wait for a rebuild:
    only where it is still what the snapshot saw (the case row is locked for that); one changed in
    between is left for the next rebuild and logged.
 
+Days before the daily window (``reports.rollup.daily_from``) are compared by month: the expected
+counts summed per month against the monthly tables plus any daily row of those days not folded yet
+(readers add the two up the same way), and their corrections go into the monthly tables. Days in the
+window are compared day by day with the daily tables. A ``CounterDrift`` row counts monthly rows
+with the daily (or area) rows.
+
 The drift found is logged, returned, and kept as a ``CounterDrift`` row.
 """
 
@@ -32,7 +38,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cases.choices import Action
-from reports import counters
+from reports import counters, rollup
 from reports.models import MEASURE_NAMES, CounterDrift
 
 logger = logging.getLogger(__name__)
@@ -43,10 +49,15 @@ EventRow = namedtuple("EventRow", "case_id at action from_status to_status paylo
 DIMENSIONS = {
     "daily": ("area_id", "day", "category_id", "department_id", "channel", "legacy"),
     "area": ("area_id", "day", "legacy"),
+    "monthly": ("area_id", "month", "category_id", "department_id", "channel", "legacy"),
+    "area_monthly": ("area_id", "month", "legacy"),
 }
-TABLES = {"daily": "reports_dailycount", "area": "reports_areadailycount"}
+TABLES = {"daily": "reports_dailycount", "area": "reports_areadailycount", "monthly": "reports_monthlycount",
+          "area_monthly": "reports_areamonthlycount"}
+# Each monthly table holds the months rolled up from its daily table (reports.rollup).
+MONTHLY_OF = {"monthly": "daily", "area_monthly": "area"}
 TEMP_TABLES = ("rb_cells", "rb_states", "rb_paths", "rb_daily", "rb_area", "rb_fix_daily", "rb_fix_area",
-               "rb_fix_state")
+               "rb_fix_monthly", "rb_fix_area_monthly", "rb_fix_state")
 STATE_COLUMNS = counters.STATE_FIELDS
 # The SQL type of each state column (as in the model).
 _STATE_TYPES = {
@@ -70,6 +81,8 @@ class RebuildResult:
     events: int = 0
     daily_rows: int = 0
     area_rows: int = 0
+    monthly_rows: int = 0
+    area_monthly_rows: int = 0
     states: int = 0
     cells: int = 0
     drift: list[dict[str, Any]] = field(default_factory=list)
@@ -80,7 +93,7 @@ class RebuildResult:
 
     @property
     def clean(self) -> bool:
-        return not (self.daily_rows or self.area_rows or self.states)
+        return not (self.daily_rows or self.area_rows or self.monthly_rows or self.area_monthly_rows or self.states)
 
 
 def rebuild_counters(*, repair: bool = True, chunk: int = 20_000, sample: int = 200) -> RebuildResult:
@@ -110,7 +123,8 @@ def rebuild_counters(*, repair: bool = True, chunk: int = 20_000, sample: int = 
         result.seconds = time.monotonic() - clock
         check = CounterDrift.objects.create(
             started_at=started, finished_at=timezone.now(), cases=result.cases, events=result.events,
-            daily_rows=result.daily_rows, area_rows=result.area_rows, states=result.states, cells=result.cells,
+            daily_rows=result.daily_rows + result.monthly_rows, area_rows=result.area_rows + result.area_monthly_rows,
+            states=result.states, cells=result.cells,
             sample=result.drift[:sample], repaired=result.repaired,
         )
         result.check_id = check.pk
@@ -121,8 +135,10 @@ def rebuild_counters(*, repair: bool = True, chunk: int = 20_000, sample: int = 
                     result.events, result.cases, result.seconds)
     else:
         logger.warning(
-            "counter drift: %s daily rows, %s area rows, %s case states, %s cells differed%s (%.1f s)",
-            result.daily_rows, result.area_rows, result.states, result.cells,
+            "counter drift: %s daily rows, %s area rows, %s monthly rows, %s area monthly rows, %s case states, "
+            "%s cells differed%s (%.1f s)",
+            result.daily_rows, result.area_rows, result.monthly_rows, result.area_monthly_rows, result.states,
+            result.cells,
             "; repaired" if result.repaired else "", result.seconds,
         )
         for difference in result.drift[:50]:
@@ -288,8 +304,10 @@ def _compare(result: RebuildResult, sample: int) -> None:
         cursor.execute(
             f"CREATE TEMP TABLE rb_area AS SELECT area_id, day, legacy, {sums} FROM rb_daily GROUP BY 1, 2, 3"
         )
-        for kind, truth in (("daily", "rb_daily"), ("area", "rb_area")):
-            rows, cells = _diff(cursor, kind, truth)
+        before = rollup.daily_from()
+        for kind, truth in (("daily", "rb_daily"), ("area", "rb_area"), ("monthly", "rb_daily"),
+                            ("area_monthly", "rb_area")):
+            rows, cells = _diff(cursor, kind, truth, before)
             setattr(result, f"{kind}_rows", rows)
             result.cells += cells
             if rows:
@@ -322,20 +340,45 @@ def _compare(result: RebuildResult, sample: int) -> None:
                 })
 
 
-def _diff(cursor, kind: str, truth: str) -> tuple[int, int]:
+def _sides(kind: str, truth: str, before: date) -> tuple[str, str, list[Any]]:
+    """The expected and the stored rows of one kind, as subqueries over the same dimensions, and their
+    parameters. Days from ``before`` on are compared day by day with the daily table; the days before
+    it month by month with the monthly table plus any daily row not folded yet (a late event, or the
+    roll-up not run since the window moved), just as the readers add them up. Every monthly row is
+    compared, so one of a month inside the window (after the window was widened) is taken back to 0
+    while its days come back in the daily table."""
+    dims = DIMENSIONS[kind]
+    measures = ", ".join(MEASURE_NAMES)
+    if kind not in MONTHLY_OF:
+        return (f"(SELECT * FROM {truth} WHERE day >= %s)", f"(SELECT * FROM {TABLES[kind]} WHERE day >= %s)",
+                [before, before])
+    rest = ", ".join(dims[2:])
+    sums = ", ".join(f"sum({name})::bigint AS {name}" for name in MEASURE_NAMES)
+    groups = ", ".join(str(n) for n in range(1, len(dims) + 1))
+    expected = (f"(SELECT area_id, date_trunc('month', day)::date AS month, {rest}, {sums} FROM {truth} "
+                f"WHERE day < %s GROUP BY {groups})")
+    stored = (f"(SELECT area_id, month, {rest}, {sums} FROM (SELECT area_id, month, {rest}, {measures} "
+              f"FROM {TABLES[kind]} UNION ALL SELECT area_id, date_trunc('month', day)::date, {rest}, {measures} "
+              f"FROM {TABLES[MONTHLY_OF[kind]]} WHERE day < %s) AS u GROUP BY {groups})")
+    return expected, stored, [before, before]
+
+
+def _diff(cursor, kind: str, truth: str, before: date) -> tuple[int, int]:
     """Fill rb_fix_<kind> with the differing cells: dimensions, stored values and corrections."""
     dims = DIMENSIONS[kind]
     on = " AND ".join(
         f"coalesce(t.{d}, 0) = coalesce(s.{d}, 0)" if d == "department_id" else f"t.{d} = s.{d}" for d in dims
     )
     differs = " OR ".join(f"coalesce(t.{m}, 0) <> coalesce(s.{m}, 0)" for m in MEASURE_NAMES)
+    expected, stored, params = _sides(kind, truth, before)
     cursor.execute(
         f"""CREATE TEMP TABLE rb_fix_{kind} AS
         SELECT {", ".join(f"coalesce(t.{d}, s.{d}) AS {d}" for d in dims)},
                {", ".join(f"coalesce(s.{m}, 0) AS s_{m}" for m in MEASURE_NAMES)},
                {", ".join(f"coalesce(t.{m}, 0) - coalesce(s.{m}, 0) AS d_{m}" for m in MEASURE_NAMES)}
-        FROM {truth} t FULL JOIN {TABLES[kind]} s ON {on}
-        WHERE {differs}"""
+        FROM {expected} t FULL JOIN {stored} s ON {on}
+        WHERE {differs}""",
+        params,
     )
     cursor.execute(
         f"SELECT count(*), coalesce(sum({' + '.join(f'(d_{m} <> 0)::int' for m in MEASURE_NAMES)}), 0) "
@@ -353,7 +396,7 @@ def _sample(cursor, kind: str, limit: int) -> list[dict[str, Any]]:
         f"""SELECT a.code, {", ".join(f"f.{d}" for d in dims[1:])},
                    {", ".join(f"f.s_{m}" for m in MEASURE_NAMES)}, {", ".join(f"f.d_{m}" for m in MEASURE_NAMES)}
         FROM rb_fix_{kind} f JOIN grids_area a ON a.id = f.area_id
-        ORDER BY f.day, a.code LIMIT %s""",
+        ORDER BY f.{dims[1]}, a.code LIMIT %s""",
         [limit],
     )
     width = len(MEASURE_NAMES)
@@ -382,7 +425,7 @@ def _plain(value: Any) -> Any:
 
 def _apply(result: RebuildResult) -> None:
     with connection.cursor() as cursor:
-        for kind in ("daily", "area"):
+        for kind in TABLES:
             dims = DIMENSIONS[kind]
             columns = ", ".join((*dims, *MEASURE_NAMES))
             cursor.execute(

@@ -21,12 +21,12 @@ from django.core.files.storage import default_storage
 from django.db import connection, models, transaction
 
 from grids.signals import AreaMove, like_prefix
-from reports.models import MEASURE_NAMES, AreaDailyCount, DailyCount
+from reports.models import MEASURE_NAMES, AreaDailyCount, AreaMonthlyCount, DailyCount, MonthlyCount
 
 logger = logging.getLogger(__name__)
 
 # Tables with one row per area at every level of the case's path. A new table of that shape belongs here.
-COUNTER_TABLES: tuple[type[models.Model], ...] = (DailyCount, AreaDailyCount)
+COUNTER_TABLES: tuple[type[models.Model], ...] = (DailyCount, AreaDailyCount, MonthlyCount, AreaMonthlyCount)
 
 _NUMBER_TYPES = frozenset({"IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField",
                            "PositiveBigIntegerField", "PositiveSmallIntegerField", "DecimalField", "FloatField"})

@@ -93,6 +93,10 @@ class KpiSerializer(serializers.Serializer):
     counts = CountsSerializer(help_text=_("Legacy cases left out."))
     rates = RatesSerializer()
     legacy = CountsSerializer(help_text=_("Legacy cases (历史遗留), outside every rate."))
+    widened = serializers.BooleanField(help_text=_(
+        "True when the period reached back before the days kept one by one: there it was counted by whole "
+        "months, and start and end are the days counted."
+    ))
     by = serializers.CharField(required=False)
     rows = RowSerializer(many=True, required=False)
 

@@ -42,7 +42,11 @@ class KpiView(APIView):
     @replica_reads
     def get(self, request):
         query = _query(request, s.KpiQuerySerializer)
-        data = kpis.kpis(_area(request, query["area"]), query["start"], query["end"], by=query.get("by"))
+        area = _area(request, query["area"])
+        try:
+            data = kpis.kpis(area, query["start"], query["end"], by=query.get("by"))
+        except kpis.RolledUpPeriod as error:
+            raise ValidationError({"by": [str(error)]}) from None
         return Response(s.KpiSerializer(data).data)
 
 
@@ -54,8 +58,12 @@ class TrendView(APIView):
     def get(self, request):
         query = _query(request, s.TrendQuerySerializer)
         area = _area(request, query["area"])
-        rows = kpis.trend(area, query["start"], query["end"], period=query["period"])
-        data = {"area": kpis.area_info(area), "start": query["start"], "end": query["end"],
+        try:
+            rows = kpis.trend(area, query["start"], query["end"], period=query["period"])
+        except kpis.RolledUpPeriod as error:
+            raise ValidationError({"period": [str(error)]}) from None
+        start, end = kpis.counted_period(query["start"], query["end"])
+        data = {"area": kpis.area_info(area), "start": start, "end": end,
                 "period": query["period"], "rows": rows}
         return Response(s.TrendSerializer(data).data)
 
@@ -68,8 +76,9 @@ class DepartmentLeagueView(APIView):
     def get(self, request):
         query = _query(request, s.PeriodQuerySerializer)
         area = _area(request, query["area"])
-        data = {"area": kpis.area_info(area), "start": query["start"], "end": query["end"],
-                "rows": kpis.department_league(area, query["start"], query["end"])}
+        start, end = kpis.counted_period(query["start"], query["end"])
+        data = {"area": kpis.area_info(area), "start": start, "end": end,
+                "rows": kpis.department_league(area, start, end)}
         return Response(s.DepartmentLeagueSerializer(data).data)
 
 
