@@ -91,16 +91,15 @@ def units(area: Area) -> tuple[list[Department], list[Centre]]:
 def _department_counts(area: Area, start: date, end: date, ids: list[int]) -> dict[int, dict[str, int]]:
     if not ids:
         return {}
-    return dict(kpis._sums(kpis.DAILY_TABLE, "t.department_id",
-                           "t.area_id = %s AND t.day BETWEEN %s AND %s AND NOT t.legacy AND t.department_id = ANY(%s)",
-                           [area.pk, start, end, ids]))
+    return dict(kpis._sums(True, "t.department_id", "t.area_id = %s AND NOT t.legacy AND t.department_id = ANY(%s)",
+                           [area.pk, ids], *kpis.counted_period(start, end)))
 
 
 def _area_counts(start: date, end: date, area_ids: list[int]) -> dict[int, dict[str, int]]:
     if not area_ids:
         return {}
-    return dict(kpis._sums(kpis.AREA_TABLE, "t.area_id", "t.area_id = ANY(%s) AND t.day BETWEEN %s AND %s "
-                           "AND NOT t.legacy", [area_ids, start, end]))
+    return dict(kpis._sums(False, "t.area_id", "t.area_id = ANY(%s) AND NOT t.legacy", [area_ids],
+                           *kpis.counted_period(start, end)))
 
 
 def _plan_progress(area: Area, start: date, as_of: date, department_ids: list[int],
