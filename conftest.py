@@ -93,6 +93,17 @@ def _wait_until_worker_idle(node: str, timeout: float) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language (Chinese): a request made by an earlier test in
+    the same process (an English cookie, say) leaves its language active in the thread."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_versioned_caches():
     """Each test reads centres, categories, activations and scopes from its own database: a test's
     rows are rolled back, and the per-process caches (govgrid.versioned) must not outlive them."""
