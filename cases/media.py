@@ -50,7 +50,14 @@ def case_photo(request: HttpRequest, case_id: int, filename: str) -> HttpRespons
     )
     if attachment is None:
         raise Http404
-    storage = attachment.file.storage
+    return stored_photo(attachment.file, attachment.content_type)
+
+
+def stored_photo(file, content_type: str) -> HttpResponseBase:
+    """The response for a stored photo the caller has already found the viewer may see (case photos,
+    sweep reports, plan evidence, campaign inspections): a redirect to a signed URL when the storage is
+    a private bucket, else the bytes; a file missing from the storage is a 404, never a 500."""
+    storage, name = file.storage, file.name
     if hasattr(storage, "signed_url"):  # a private bucket: let the store send the bytes
         response: HttpResponseBase = HttpResponseRedirect(storage.signed_url(name))
         response["Cache-Control"] = "private, no-store"
@@ -61,7 +68,7 @@ def case_photo(request: HttpRequest, case_id: int, filename: str) -> HttpRespons
         raise Http404 from None
     # The row's type was sniffed from the bytes; anything else (a row older than the decoding) is
     # handed out as a download rather than rendered. SecurityMiddleware adds nosniff.
-    content_type = attachment.content_type if attachment.content_type in FORMATS else "application/octet-stream"
+    content_type = content_type if content_type in FORMATS else "application/octet-stream"
     response = FileResponse(handle, content_type=content_type, as_attachment=content_type not in FORMATS)
     response["Cache-Control"] = CACHE_CONTROL
     return response

@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import Q
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cases.forms import MultipleFileField
+from cases.media import stored_photo
 from govgrid.errors import ActionError, NotFound
 from grids.choices import Level
 from grids.models import Area, Centre, Department
@@ -287,9 +288,7 @@ def entry_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 def inspection_photo(request: HttpRequest, pk: int) -> HttpResponse:
     """An inspection's photo (decoded and cleaned when it was sent), for those who see its entry."""
     photo = access.access_inspection_photo_by_id(request.user, pk)
-    response = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_photo(photo.file, photo.content_type)
 
 
 MAP_SIMPLIFY = 0.0001  # degrees (≈ 10 m): outlines stay recognisable and the answer small

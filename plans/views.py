@@ -13,7 +13,7 @@ import functools
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cases.forms import MultipleFileField
+from cases.media import stored_photo
 from govgrid.errors import ActionError, NotFound
 from grids.choices import Level
 from grids.models import Area, Centre, Department
@@ -289,9 +290,7 @@ def milestone_done(request: HttpRequest, pk: int, milestone_id: int) -> HttpResp
 def evidence_photo(request: HttpRequest, pk: int) -> HttpResponse:
     """A progress report's photo (decoded and cleaned when it was sent), for those who may see its task."""
     evidence = access.access_evidence_by_id(request.user, pk)
-    response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_photo(evidence.file, evidence.content_type)
 
 
 urlpatterns = [

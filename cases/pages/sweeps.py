@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from cases import access
 from cases.actions import sweeps as actions
 from cases.forms import MultipleFileField, MultipleFileInput
+from cases.media import stored_photo
 from cases.models import Category
 from cases.pages.centre import centre_scope
 from cases.pages.worker import leaf_categories, my_grids
@@ -240,9 +241,7 @@ def sweep_photo(request: HttpRequest, pk: int) -> HttpResponse:
             pk=photo.report.target_id).exists() or not access.sweep_tasks_for(request.user).filter(
             pk=photo.report.task_id).exists():
         raise Http404
-    response = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_photo(photo.file, photo.content_type)
 
 
 # --- the grid worker: open tasks, targets, report -----------------------------------------------------

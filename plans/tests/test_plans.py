@@ -247,3 +247,16 @@ def test_evidence_photos_are_shown_to_those_who_see_the_task(tiny_city, plan, cl
     client.force_login(c.t2_operator)  # another town: the same answer as for a photo that does not exist
     assert client.get(url).status_code == 404
     assert client.get(reverse("plans:evidence", args=[photo.pk + 1000])).status_code == 404
+
+
+def test_an_evidence_photo_gone_from_storage_is_a_404(tiny_city, plan, client):
+    """The row is there but its file is not (storage restored from an older backup): 404, not 500."""
+    c = tiny_city
+    _plan, _task, other, _rate, _visits = plan
+    with at(date(2026, 3, 6)):
+        report = actions.report_progress(actor=c.t1_operator, task=other, text="走访 120 户", percent=45,
+                                         files=[SimpleUploadedFile("a.png", PNG, content_type="image/png")])
+    photo = report.evidence.get()
+    photo.file.storage.delete(photo.file.name)
+    client.force_login(c.t1_operator)
+    assert client.get(reverse("plans:evidence", args=[photo.pk])).status_code == 404
