@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -231,3 +232,41 @@ def machine_line() -> str:
     import platform
 
     return f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+
+
+# --- the summary table (bench/summary.py) ---------------------------------------------------------
+
+RESULTS_DIR = REPO / "var" / "bench"
+
+
+def record(name: str, figures: dict, *, others_cores: float | None = None) -> Path:
+    """Keep a bench's headline figures in ``var/bench/NAME.json`` for ``bench/summary.py``.
+
+    ``others_cores``: how many cores other processes took meanwhile (figures are depressed above ~0.25).
+    """
+    import json
+    from datetime import datetime
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    data = {**figures, "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "load_other_cores": None if others_cores is None else round(others_cores, 2),
+            "load_average": os.getloadavg()[0]}
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=float) + "\n")
+    return path
+
+
+def recorded(name: str) -> dict:
+    """What ``record`` kept last for NAME ({} when nothing)."""
+    import json
+
+    path = RESULTS_DIR / f"{name}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def others_cores(busy_seconds: float, own_seconds: float, wall_seconds: float) -> float:
+    """The figure ``others_line`` words: cores other processes took while a bench ran."""
+    return max(0.0, busy_seconds - own_seconds) / wall_seconds if wall_seconds else 0.0

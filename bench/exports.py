@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nexports · {common.machine_line()}")
     print(f"  {'format':<8} {'rows':>10} {'s':>7} {'rows/s':>9} {'MB file':>8} {'RSS MB at start':>16} "
           f"{'peak RSS MB':>12} {'progress':>9}")
+    figures = common.recorded("exports")
     for fmt in args.formats.split(","):
         child = subprocess.run([sys.executable, "-c", CHILD.format(root=root, fmt=fmt)], capture_output=True,
                                text=True, env={**os.environ, **common.bench_environment()}, check=False)
@@ -82,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         r = json.loads(child.stdout.strip().splitlines()[-1])
         print(f"  {fmt:<8} {r['rows']:>10,} {r['seconds']:7.1f} {r['rows'] / r['seconds']:9,.0f} "
               f"{r['bytes'] / 2**20:8.1f} {r['rss_before_mb']:16.0f} {r['rss_peak_mb']:12.0f} {r['updates']:9d}")
+        figures[fmt] = {"rows": r["rows"], "seconds": r["seconds"], "peak_rss_mb": r["rss_peak_mb"],
+                        "mb": r["bytes"] / 2**20}
+    common.record("exports", {key: value for key, value in figures.items() if key in ("csv", "xlsx")})
     common.flush_bench_redis()
     return 0
 

@@ -399,6 +399,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  during {result.name}: "
               + common.others_line(result.cpu.get("machine", 0.0), own_cpu(result.cpu), result.seconds))
     print(f"  cases written by the intake run: {Case.objects.count() - cases_before}")
+    busy = max(intake.cpu.get("machine", 0.0), floor.cpu.get("machine", 0.0))
+    common.record("intake", {
+        "concurrency": args.concurrency, "workers": args.workers, "threads": args.threads,
+        "intake_rps": intake.rps, "floor_rps": floor.rps, "ratio": intake.rps / floor.rps if floor.rps else None,
+        "intake_p50_ms": si["p50"], "intake_p99_ms": si["p99"], "floor_p50_ms": sf["p50"], "floor_p99_ms": sf["p99"],
+        "statements": queries["intake"], "floor_statements": queries["floor"],
+        "errors": intake.errors + floor.errors,
+        "gunicorn_cpu_ms": gi * 1000, "floor_gunicorn_cpu_ms": gf * 1000,
+    }, others_cores=max(
+        common.others_cores(r.cpu.get("machine", 0.0), own_cpu(r.cpu), r.seconds) for r in (floor, intake)
+    ) if busy else None)
     for name, warmup in warmups.items():
         if warmup.errors:
             print(f"  {name} warm-up (not measured) had errors too: statuses {dict(warmup.statuses)}, "

@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         return "within" if value < TARGET_MS else "OVER"
 
     print(f"  target < {TARGET_MS:g} ms (DESIGN.md §9): p50 {verdict(s['p50'])}, p99 {verdict(s['p99'])}")
+    common.record("locate", {"grids": grids, "p50_ms": s["p50"], "p99_ms": s["p99"]},
+                  others_cores=common.others_cores(busy, mine, wall))
     return 0
 
 

@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--profile", choices=sorted(PAGES), help="print a cProfile of one request of this page")
     parser.add_argument("--sql", action="store_true", help="print each page's slowest statement")
+    parser.add_argument("--only", default="", help="only the pages whose name starts with this (e.g. API)")
     args = parser.parse_args(argv)
 
     common.setup()
@@ -149,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     cpu_started, busy_started, wall_started = time.process_time(), common.system_busy_seconds(), time.monotonic()
-    results = {name: measure(client, fill_in(path), args.repeat, args.warmup) for name, path in PAGES.items()}
+    results = {name: measure(client, fill_in(path), args.repeat, args.warmup) for name, path in PAGES.items()
+               if name.startswith(args.only)}
     wall = time.monotonic() - wall_started
     own = time.process_time() - cpu_started
     common.flush_bench_redis()
@@ -168,7 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in results.items():
             print(f"\n  {name}: slowest statement {r['slowest_ms']:.0f} ms\n    {r['slowest_sql'][:1500]}")
     # Python's own CPU (this process) vs PostgreSQL's: the rest of the machine is "others".
-    print("  " + common.others_line(common.system_busy_seconds() - busy_started, own, wall))
+    busy = common.system_busy_seconds() - busy_started
+    print("  " + common.others_line(busy, own, wall))
+    # A run of some pages (--only) keeps the other pages' last figures.
+    pages = common.recorded("pages").get("pages", {}) if args.only else {}
+    pages.update({name: {key: r[key] for key in ("p50", "p95", "queries", "sql_ms")} for name, r in results.items()})
+    common.record("pages", {"cases": total, "pages": pages}, others_cores=common.others_cores(busy, own, wall))
     return 0
 
 

@@ -127,6 +127,9 @@ def child(path: Path, keep: bool) -> int:
     print(f"  {'kept' if keep else 'rolled back'}: residents in the database {before:,} → "
           f"{Resident.objects.count():,}")
     print(f"  {common.others_line(busy, mine, wall)}")
+    common.record("residents_import", {"rows": rows, "check_seconds": check_seconds, "import_seconds": import_seconds,
+                                       "peak_rss_mb": max(after_check, after_import)},
+                  others_cores=common.others_cores(busy, mine, wall))
     return 0
 
 

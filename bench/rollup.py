@@ -196,6 +196,11 @@ def main() -> None:
           f"size {size_before / 2**20:.0f} → {size_after / 2**20:.0f} MB")
     for (name, (was, _w, _s)), (_n, (now, _w2, _s2)) in zip(times_before.items(), times_after.items(), strict=True):
         print(f"  {name:<30} {was:8.1f} ms → {now:8.1f} ms")
+    common.record("rollup", {
+        "cases": cases, "rows_per_case_before": rows_before / cases, "rows_per_case_after": rows_after / cases,
+        "city_ms": times_after[f"city, {args.days} days"][0], "town_ms": times_after[f"town, {args.days} days"][0],
+        "same_figures": same, "drift_free": check.clean,
+    })
     common.flush_bench_redis()
     if not same or not check.clean:
         sys.exit(1)

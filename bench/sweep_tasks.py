@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         town = Area.objects.filter(level=Level.TOWN, path__startswith=district.path).order_by("code").first()
         grid = Area.objects.filter(pk=task.targets.filter(area_path__startswith=town.path).values("grid_id")[:1]).get()
         stats, shown = timed(lambda: board(task, city), args.repeat)
+        board_city = stats["p50"]
         print(line(f"board, city → {len(shown.rows)} districts", stats))
         print(f"    counts: total {shown.total.total:,} done {shown.total.done:,} late {shown.total.late:,} "
               f"not yet {shown.total.waiting:,} zero {shown.total.zero:,} findings {shown.total.findings:,} "
@@ -231,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
             task.delete()
         common.flush_bench_redis()
     own = common.process_cpu_seconds(os.getpid()) - own_before
-    print(f"  {common.others_line(common.system_busy_seconds() - busy_before, own, time.monotonic() - wall_started)}"
-          " (PostgreSQL's share counts as others')")
+    busy, wall = common.system_busy_seconds() - busy_before, time.monotonic() - wall_started
+    print(f"  {common.others_line(busy, own, wall)} (PostgreSQL's share counts as others')")
+    common.record("sweep_tasks", {"targets": task.target_count, "create_ms": created * 1000,
+                                  "board_city_p50_ms": board_city}, others_cores=common.others_cores(busy, own, wall))
     return 0
 
 

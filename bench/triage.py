@@ -306,6 +306,11 @@ def main(argv: list[str] | None = None) -> int:
           f"reports each)")
     print(f"  workers' CPU: {cpu * 1000 / max(1, len(ids)):.1f} ms per report (triage, notification, overhead)")
     print("  " + common.others_line(busy, own + cpu, wall))
+    common.record("triage", {
+        "rate_sent": len(ids) / took, "median_s": common.percentile(delays, 0.5) if delays else None,
+        "p99_s": common.percentile(delays, 0.99) if delays else None, "untriaged": untriaged,
+        "layout": args.layout, "batch": batch, "producer": args.producer,
+    }, others_cores=common.others_cores(busy, own + cpu, wall))
     return 0
 
 
