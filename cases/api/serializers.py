@@ -10,6 +10,7 @@ from cases import access, pipeline
 from cases.api.fields import LeafCategoryField, ScopedIdField, ScopedUsernameField
 from cases.choices import Satisfaction, Supervision
 from cases.models import Attachment, Case, CaseEvent, Category, Dispatch, ExtensionRequest, Notification
+from govgrid.fastlist import PlannedListSerializer
 from govgrid.openapi import BlankChoicesMixin
 from govgrid.workcalendar import TimeUnit
 
@@ -68,6 +69,7 @@ class CaseSerializer(BlankChoicesMixin, serializers.ModelSerializer):
             "closed_on_time", "reporter", "verifier", "master", "suggested_department", "triaged_at",
         ]
         read_only_fields = fields
+        list_serializer_class = PlannedListSerializer  # the same JSON as DRF's, built faster (govgrid.fastlist)
 
 
 class CaseReceiptSerializer(serializers.Serializer):

@@ -226,3 +226,34 @@ def test_the_list_query_count_does_not_grow_with_the_cases(tiny_city, categories
     add(7)
     with django_assert_max_num_queries(4):
         assert len(ids(client.get(CASES))) == 10
+
+
+@pytest.mark.parametrize("params", [
+    {"status": "in_progress"}, {"within": "980101001"}, {"light": "green"}, {"department": "town1_um"},
+], ids=["status", "subtree", "light", "department"])
+def test_each_list_filter_makes_the_same_queries_for_3_and_12_cases(params, tiny_city, categories, api):
+    """The staff list's first page, filtered each way issue #16 measures at 1 M cases: a constant number
+    of statements (at most 4: session, user, [the area], the page), whatever the number of cases."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    city = tiny_city
+    if params.get("department") == "town1_um":
+        params = {"department": city.town1_um.pk}
+
+    def add(count):
+        for _ in range(count):
+            case = actions.dispatch_case(actions.accept_case(reported(city.g1_worker, categories.garbage),
+                                                             actor=city.t1_operator),
+                                         actor=city.t1_operator, lead=city.town1_um)
+            actions.sign_dispatch(case.dispatches.get(role=DispatchRole.LEAD), actor=city.handler)
+
+    client = api.as_(city.t1_operator)
+    counts = []
+    for count in (3, 9):
+        add(count)
+        with CaptureQueriesContext(connection) as captured:
+            listed = ids(client.get(CASES, {**params, "page_size": 25}))
+        assert len(listed) == sum((3, 9)[: len(counts) + 1])
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1] <= 4, counts
