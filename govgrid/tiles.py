@@ -132,10 +132,20 @@ def layer_version(layer: str) -> int | None:
 
 
 def bump_now(layer: str) -> None:
+    """One round trip after a commit: SET NX (start at the clock) and INCR in a pipeline. Django's cache
+    API would take three (ADD, then its INCR's EXISTS and INCR) on every committed case event."""
     key = _version_key(layer)
     try:
-        if not cache.add(key, int(time.time() * 1000), None):
-            cache.incr(key)
+        backend = getattr(cache, "_cache", None)
+        if backend is None or not hasattr(backend, "get_client"):  # another cache backend
+            if not cache.add(key, int(time.time() * 1000), None):
+                cache.incr(key)
+            return
+        raw_key = cache.make_and_validate_key(key)
+        pipe = backend.get_client(raw_key, write=True).pipeline(transaction=False)
+        pipe.set(raw_key, int(time.time() * 1000), nx=True)
+        pipe.incr(raw_key)
+        pipe.execute()
     except Exception:  # noqa: BLE001 - never fail the commit that changed the rows
         log.warning("tiles: could not bump the %s version", layer, exc_info=True)
 

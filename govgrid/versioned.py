@@ -4,10 +4,10 @@ the case categories, the emergency activations, each user's scope.
 Each cache has a name and a version number kept in Redis. A write to one of its tables bumps the
 version (``bump``: at once, in this process and in Redis, and again when the transaction commits, so
 a process that reloaded in between, before the commit, reloads once more). A read checks the version
-in Redis (one GET, no SQL) and reloads from the database when it moved, when the entry is older than
-``max_age`` seconds (a bump lost while Redis was down), or when Redis cannot be reached (then the
-database answers every time and the cache is dropped). So a change is seen by every process on its
-next request; nothing here is ever more than ``max_age`` seconds stale.
+in Redis (one MGET for all of them per web request, no SQL) and reloads from the database when it
+moved, when the entry is older than ``max_age`` seconds (a bump lost while Redis was down), or when
+Redis cannot be reached (then the database answers every time and the cache is dropped). So a change
+is seen by every process on its next request; nothing here is ever more than ``max_age`` seconds stale.
 
 Signals connect the tables to their caches (``govgrid.apps``); writes that bypass signals
 (``QuerySet.update``) on these tables call ``bump`` themselves.
@@ -45,11 +45,40 @@ def _redis():
     return _client
 
 
+# Within one web request the versions are read once, all of them in one MGET, at the first cache read
+# (a report reads four caches: centres, categories, activations, the reporter's scope). A bump made by
+# the request itself is seen through ``_local``. Outside requests (workers, commands) every read asks.
+_request = threading.local()
+_MISSING = object()
+
+
 def _remote(names: tuple[str, ...]) -> tuple | None:
+    versions = getattr(_request, "versions", None)
+    if versions is not None:
+        if versions is _MISSING:
+            return None
+        if all(name in versions for name in names):
+            return tuple(versions[name] for name in names)
+    wanted = sorted({name for cache in _caches for name in cache.names} | set(names)) if versions is not None \
+        else list(names)
     try:
-        return tuple(_redis().mget([PREFIX + name for name in names]))
+        values = _redis().mget([PREFIX + name for name in wanted])
     except Exception:  # Redis down or slow: no cache, the database answers
+        if versions is not None:
+            _request.versions = _MISSING
         return None
+    if versions is not None:
+        _request.versions = dict(zip(wanted, values, strict=True))
+    found = dict(zip(wanted, values, strict=True))
+    return tuple(found[name] for name in names)
+
+
+def _request_started(**kwargs) -> None:
+    _request.versions = {}
+
+
+def _request_finished(**kwargs) -> None:
+    _request.versions = None
 
 
 def _incr(name: str) -> None:
@@ -122,7 +151,11 @@ WATCHED = {
 
 def connect() -> None:
     from django.apps import apps
+    from django.core.signals import request_finished, request_started
     from django.db.models.signals import post_delete, post_save
+
+    request_started.connect(_request_started, dispatch_uid="versioned:request_started")
+    request_finished.connect(_request_finished, dispatch_uid="versioned:request_finished")
 
     for label, names in WATCHED.items():
         model = apps.get_model(label)

@@ -114,3 +114,24 @@ def test_redis_down_means_no_cache(tiny_city, categories, private_redis, setting
         assert _post(client).status_code == 400  # read from the database: Redis is down
     finally:
         versioned._client = None
+
+
+def test_a_report_reads_the_versions_once(tiny_city, categories, monkeypatch):
+    """Four caches (centres, categories, activations, the reporter's scope), one MGET of their versions per
+    request; outside a request (a worker) each read asks Redis."""
+    from govgrid import versioned
+
+    client = _client(tiny_city.g1_worker)
+    assert _post(client).status_code == 201
+    calls = []
+    real = versioned._redis()
+    monkeypatch.setattr(versioned, "_redis", lambda: calls.append(1) or real)
+    assert _post(client).status_code == 201
+    assert len(calls) == 1
+
+    calls.clear()
+    from cases.selectors import leaf_categories
+
+    leaf_categories()
+    leaf_categories()
+    assert len(calls) == 2  # no request: every read checks
