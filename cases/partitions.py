@@ -97,6 +97,9 @@ def create_partitions(months: Iterable[date], *, using: str = "default") -> list
         (lock_timeout, _set) = cursor.fetchone()
         stray = DEFAULT in have and _default_has_rows(cursor, missing)
         if stray:
+            # Rows written to DEFAULT in this same transaction still have their deferred foreign key
+            # checks queued, and PostgreSQL detaches no table with checks pending: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f'ALTER TABLE "{PARENT}" DETACH PARTITION "{DEFAULT}"')
             cursor.execute(f'ALTER TABLE "{DEFAULT}" RENAME TO "{DEFAULT}_moving"')
         for month in missing:
