@@ -13,8 +13,9 @@ PostgreSQL cannot turn a table into a partitioned one in place, so the events ar
    (id, at), the old table's indexes and foreign keys under their names, and the append-only trigger
    (cloned by PostgreSQL onto every partition, present and future).
 
-It holds the events table's exclusive lock while it copies: plan it with the workers stopped (about a
-minute per million events). Reversible: the reverse copies the events back into one plain table.
+It holds the events table's exclusive lock while it copies: plan it with the workers stopped (5.2 s for
+302,715 events on the 2-core bench machine, so count on 20 s or more per million). Reversible: the
+reverse copies the events back into one plain table.
 """
 
 import django.db.models.deletion
