@@ -84,7 +84,9 @@ def create_partitions(months: Iterable[date], *, using: str = "default") -> list
     is short while DEFAULT holds a few stray rows, as it should.
 
     Without rows to move, a month is created as a plain table and attached, which locks the parent in
-    SHARE UPDATE EXCLUSIVE mode only: reads and inserts go on meanwhile.
+    SHARE UPDATE EXCLUSIVE mode only: reads and inserts go on meanwhile. DEFAULT is locked exclusively
+    while PostgreSQL checks that none of its rows belong to the month (an empty scan, as it should be),
+    and reads that visit every partition wait for that: hence ``LOCK_TIMEOUT``.
     """
     have = set(existing_partitions(using))
     missing = sorted({month_of(m) for m in months if partition_name(month_of(m)) not in have})
