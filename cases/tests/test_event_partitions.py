@@ -292,3 +292,40 @@ def test_one_request_id_sent_to_two_cases_at_once_acts_on_one(tiny_city, categor
     other.refresh_from_db()
     assert acted.status == Status.VERIFIED and other.status == Status.HANDLED
     assert ClientRequest.objects.filter(client_uuid=request_id).count() == 1
+
+
+# --- the migration itself, on rows ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_the_events_into_months_and_back(case, tiny_city):
+    """0020 back to a plain table and forward again over events of other months: every row, id, request
+    id and relation survives both ways, and new ids continue after the old ones."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    MigrationExecutor(connection).migrate([("cases", "0017_tiles")])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE relname = 'cases_caseevent'")
+        assert cursor.fetchone()[0] == "r"
+        request_id = uuid.uuid4()
+        cursor.execute(
+            "INSERT INTO cases_caseevent (case_id, actor_id, at, action, from_status, to_status, note, payload, "
+            "client_uuid) VALUES (%s, NULL, '2024-02-10 12:00+08', 'attach', '', '', 'old', '{}', NULL), "
+            "(%s, %s, '2025-07-01 00:30+08', 'verify', 'handled', 'verified', 'mid', '{}', %s) RETURNING id",
+            [case.pk, case.pk, tiny_city.g1_worker.pk, request_id])
+        old_id, verify_id = (row[0] for row in cursor.fetchall())
+        cursor.execute("SELECT id, at, action, note, payload, client_uuid FROM cases_caseevent ORDER BY id")
+        before = cursor.fetchall()
+
+    MigrationExecutor(connection).migrate(leaves)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, at, action, note, payload, client_uuid FROM cases_caseevent ORDER BY id")
+        assert cursor.fetchall() == before
+        cursor.execute("SELECT id, tableoid::regclass::text FROM cases_caseevent WHERE id IN (%s, %s) ORDER BY id",
+                       [old_id, verify_id])
+        assert cursor.fetchall() == [(old_id, "cases_caseevent_y2024m02"), (verify_id, "cases_caseevent_y2025m07")]
+    assert ClientRequest.objects.get(client_uuid=request_id).event_id == verify_id
+    assert case.attachments.get().event.action == Action.REPORT
+    assert refused("DELETE FROM cases_caseevent_y2024m02 WHERE id = %s", [old_id])
+    assert event_at(case, datetime.now(SHANGHAI)).pk > verify_id
