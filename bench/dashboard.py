@@ -436,6 +436,11 @@ def main() -> None:
     with connection.cursor() as cursor:
         grids, categories, departments = load_reference_data(cursor)
         empty_tables(cursor)
+    # The loaded year's months get their event partitions first, or every event would go to DEFAULT.
+    from cases import partitions
+
+    months = [partitions.add_months(partitions.month_of(REFERENCE), n) for n in range(-13, 2)]
+    print(f"event partitions made: {len(partitions.create_partitions(months))}", flush=True)
     print(f"Foshan: {len(grids):,} grids, {len(categories)} leaf categories, "
           f"{sum(len(v) for v in departments.values()):,} department slots; T = {REFERENCE:%Y-%m-%d}", flush=True)
     generator = Generator(grids, categories, departments, args.seed)

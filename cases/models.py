@@ -345,6 +345,13 @@ class CaseEvent(models.Model):
     """One row per action: the timeline, the audit trail and the notification outbox.
 
     Append-only: a trigger (migration) refuses UPDATE and DELETE of any row.
+
+    Partitioned by month on ``at`` (cases/partitions.py, migration 0020): the table's primary key in
+    the database is (id, at), as PostgreSQL wants the partition key in every unique index; ``id`` alone
+    stays unique (one identity sequence) and is Django's primary key. So nothing can be unique on other
+    columns without ``at``: a request id spent on an event is kept unique in :class:`ClientRequest`, and
+    the foreign keys to an event are not enforced by the database (``db_constraint=False``): an event is
+    never deleted, so the row they point to cannot go away.
     """
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
@@ -369,13 +376,36 @@ class CaseEvent(models.Model):
             models.Index(fields=["case", "at"], name="event_case_at"),
             models.Index(fields=["at"], name="event_at"),
         ]
-        constraints = [
-            models.UniqueConstraint(fields=["actor", "client_uuid"], name="event_client_uuid_per_actor",
-                                    condition=Q(client_uuid__isnull=False)),
-        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ClientRequest(models.Model):
+    """A phone's request id (``client_uuid``) spent on an event, once per actor.
+
+    The resend look-up of an action reads it (under the case lock), and its unique constraint is the
+    backstop for two copies of a request sent to two different cases at once: the events table, being
+    partitioned, cannot hold a unique index on (actor, client_uuid). Written in the event's transaction.
+    """
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    client_uuid = models.UUIDField(_("client request id"))
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    # Not enforced in the database: the events table is partitioned (see CaseEvent).
+    event = models.ForeignKey(CaseEvent, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    # The event's action (a copy: the resend look-up reads it without visiting the events' partitions).
+    action = models.CharField(_("action"), max_length=24)
+
+    class Meta:
+        verbose_name = _("client request")
+        verbose_name_plural = _("client requests")
+        constraints = [
+            models.UniqueConstraint(fields=["actor", "client_uuid"], name="event_client_uuid_per_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} {self.client_uuid}"
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
@@ -387,7 +417,9 @@ class Attachment(models.Model):
     """A photo on a case (at report, after self-resolving, of handling, of verification)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
-    event = models.ForeignKey(CaseEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments")
+    # Not enforced in the database (the events table is partitioned, see CaseEvent); events are never deleted.
+    event = models.ForeignKey(CaseEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments",
+                              db_constraint=False)
     kind = models.CharField(_("kind"), max_length=16, choices=AttachmentKind.choices)
     file = models.FileField(_("file"), upload_to=attachment_path)
     content_type = models.CharField(_("content type"), max_length=64)
@@ -409,8 +441,9 @@ class Notification(models.Model):
     case, e.g. an emergency activation); the unique pairs make a retried task harmless."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    # Not enforced in the database (the events table is partitioned, see CaseEvent); events are never deleted.
     event = models.ForeignKey(CaseEvent, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="notifications")
+                              related_name="notifications", db_constraint=False)
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     message = models.CharField(_("message"), max_length=300)
     # A notice without an event: its text as an English msgid with its parameters (shown in the reader's

@@ -15,7 +15,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from cases import jobs, notifications, outbox
+from cases import jobs, notifications, outbox, partitions
 from cases.actions import patrols as patrol_actions
 from govgrid.tasks import enqueue
 
@@ -187,6 +187,13 @@ def expire_activations() -> int:
     from cases.actions import emergency
 
     return len(emergency.expire_activations())
+
+
+@shared_task(**RETRY)
+def ensure_event_partitions() -> list[str]:
+    """Each night (beat): the case events' partitions of this month and the next three (cases/partitions.py);
+    a lock not had within its timeout is an OperationalError, retried with backoff."""
+    return partitions.ensure_event_partitions()
 
 
 def remind_disputes_due() -> int:

@@ -89,6 +89,8 @@ app.conf.beat_schedule = {
     # The previous month's safety report 平安报表 of every town, on the 1st after the night's rebuild.
     "monthly-reports": {"task": "reports.exports.monthly_reports", "schedule": crontab(day_of_month=1, hour=6,
                                                                                       minute=0)},
+    # The case events' monthly partitions, three months ahead (cases/partitions.py; idempotent).
+    "ensure-event-partitions": {"task": "cases.tasks.ensure_event_partitions", "schedule": crontab(hour=4, minute=0)},
     # Sweep tasks (排查任务): remind grids not yet done before a round's deadline (once per grid and round).
     "remind-sweep-grids": {"task": "cases.tasks.remind_sweep_grids", "schedule": 300.0, "options": {"expires": 290}},
 

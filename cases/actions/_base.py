@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from cases import outbox, pipeline
-from cases.models import Attachment, Case, CaseEvent, Dispatch
+from cases.models import Attachment, Case, CaseEvent, ClientRequest, Dispatch
 from cases.selectors import visible_cases
 from cases.uploads import check_upload, prepare_upload
 from govgrid import clock
@@ -138,10 +138,27 @@ def record(case: Case, action_name: str, actor, *, from_status: str = "", to_sta
         case=case, actor=actor, at=at or now(), action=action_name, from_status=from_status,
         to_status=to_status or from_status, note=note, payload=payload or {}, client_uuid=client_uuid,
     )
+    if client_uuid is not None:
+        spend_client_uuid(event, actor, client_uuid)
     notify_listeners(event, case)
     if rule.notify:
         outbox.events_written([event.pk])
     return event
+
+
+def spend_client_uuid(event: CaseEvent, actor, client_uuid) -> None:
+    """Keep the phone's request id of the event, once per actor, in the event's transaction.
+
+    The action looks the id up under the case lock first, so a resend to the same case never gets
+    here; two copies sent at once to two different cases do (each holds its own case's lock): the
+    unique constraint makes the second wait for the first and then refuses it.
+    """
+    try:
+        with transaction.atomic():
+            ClientRequest.objects.create(actor=actor, client_uuid=client_uuid, case_id=event.case_id, event=event,
+                                         action=event.action)
+    except IntegrityError:
+        raise ActionError(_("This request id was already used for something else."), field="client_uuid") from None
 
 
 def save(case: Case, *fields: str) -> None:

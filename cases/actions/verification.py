@@ -25,7 +25,7 @@ from cases.actions._base import (
 )
 from cases.actions.clocks import live_lead, start_handle
 from cases.choices import ACTIVE_DISPATCH_STATUSES, Action, AttachmentKind, DispatchStatus, Status
-from cases.models import Case, CaseEvent
+from cases.models import Case, ClientRequest
 from govgrid.errors import ActionError
 
 
@@ -58,7 +58,7 @@ def verify_case(case: Case, *, actor, passed: bool, note: str = "", photos: Sequ
             raise ActionError(_("client_uuid is not a valid UUID."), field="client_uuid") from None
         see(actor, case.pk if isinstance(case, Case) else case)
         locked = lock(case)
-        earlier = CaseEvent.objects.filter(actor=actor, client_uuid=client_uuid).values_list(
+        earlier = ClientRequest.objects.filter(actor=actor, client_uuid=client_uuid).values_list(
             "case_id", "action").first()
         if earlier == (locked.pk, Action.VERIFY):
             return locked
