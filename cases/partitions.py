@@ -1,6 +1,6 @@
 """Monthly partitions of the case events table (事件流水按月分区).
 
-``cases_caseevent`` is range-partitioned on ``at`` (migration 0020): one partition per month, named
+``cases_caseevent`` is range-partitioned on ``at`` (migration 0018): one partition per month, named
 ``cases_caseevent_yYYYYmMM``, plus ``cases_caseevent_default`` for an event outside every month made
 (a back-dated import, a clock far off). A month is the project's local month (``TIME_ZONE``): the
 monthly reports and the month filters of the pages ask for local months, and each then reads one

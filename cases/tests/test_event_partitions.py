@@ -1,4 +1,4 @@
-"""The case events table partitioned by month (cases/partitions.py, migration 0020): where events land,
+"""The case events table partitioned by month (cases/partitions.py, migration 0018): where events land,
 the partitions made ahead, DEFAULT as the safety net, pruning, the append-only trigger on every partition,
 the relations to events without database foreign keys, and the request-id backstop under real
 concurrent requests."""
@@ -299,7 +299,7 @@ def test_one_request_id_sent_to_two_cases_at_once_acts_on_one(tiny_city, categor
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_moves_the_events_into_months_and_back(case, tiny_city):
-    """0020 back to a plain table and forward again over events of other months: every row, id, request
+    """0018 back to a plain table and forward again over events of other months: every row, id, request
     id and relation survives both ways, and new ids continue after the old ones."""
     from django.db.migrations.executor import MigrationExecutor
 
