@@ -100,6 +100,7 @@ bench: services venv
 	@$(PY) bench/sweep_tasks.py
 	@$(PY) bench/exports.py
 	@$(PY) bench/tiles.py
+	@$(PY) bench/map_page.py
 	@$(PY) bench/summary.py
 
 # Screenshots of every role's main pages (phone and desktop) from a running demo (`make run` in another
