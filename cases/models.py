@@ -502,3 +502,32 @@ from cases.sweeps import (  # noqa: E402, F401
     SweepTarget,
     SweepTask,
 )
+
+
+class GridOpenSummary(models.Model):
+    """Open cases per grid and map cell, as of the last refresh (cases.tiles.refresh_grid_summary, every
+    half minute by beat): what the map's cluster tiles at city scale add up instead of reading every open
+    case under them. A cell is a cluster cell at zoom 13 (cases.tiles.SUMMARY_ZOOM, about 600 m), numbered
+    on Web Mercator from the world's south-west corner; the cells of every coarser zoom are unions of
+    them, so the tiles' clusters are the ones the cases would give. A snapshot written only by that
+    refresh; the cases are the truth. One row per grid, area path (the cases' copy of the grid's path,
+    which the scope filters on: a grid being moved has both for a moment) and cell with open cases."""
+
+    grid = models.ForeignKey("grids.Area", verbose_name=_("grid"), on_delete=models.CASCADE, related_name="+",
+                             db_index=False)  # the unique (grid, …) serves it
+    area_path = models.CharField(_("area path"), max_length=255)
+    cell_x = models.IntegerField(_("cell column"))
+    cell_y = models.IntegerField(_("cell row"))
+    open_count = models.IntegerField(_("open cases"))
+    red = models.IntegerField(_("red"))
+    yellow = models.IntegerField(_("yellow"))
+    # Sums of the cases' Web Mercator coordinates: a cluster lies at the mean of its cases, sum / count.
+    sum_x = models.FloatField(_("sum of x"))
+    sum_y = models.FloatField(_("sum of y"))
+
+    class Meta:
+        verbose_name = _("open cases of a grid (map summary)")
+        verbose_name_plural = _("open cases of the grids (map summary)")
+        constraints = [models.UniqueConstraint(fields=["grid", "area_path", "cell_x", "cell_y"],
+                                               name="grid_open_summary_cell")]
+        indexes = [models.Index(fields=["cell_x", "cell_y"], name="grid_open_summary_xy")]

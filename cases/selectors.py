@@ -44,6 +44,20 @@ def case_scope_key(user) -> tuple:
     return key
 
 
+def case_scope_by_area(user, key: tuple | None = None) -> Q | None:
+    """The user's case scope as a Q over an ``area_path`` column, when "cases under these areas" is the
+    whole of it: rows kept per grid (the map's summary of open cases, cases.tiles) then hold exactly
+    the user's cases. None when it is more than that: a department's dispatched cases, or the user's
+    own reports outside their areas. ``key``: ``case_scope_key(user)`` when the caller has it."""
+    key = case_scope_key(user) if key is None else key
+    if key == ("admin",):
+        return Q()
+    _places, _paths, department_ids, *reporter = key
+    if department_ids or reporter:
+        return None
+    return scope_for(user).area_q("area_")
+
+
 def visible_cases(user) -> QuerySet[Case]:
     return Case.objects.filter(case_scope_q(user))
 

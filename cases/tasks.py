@@ -63,6 +63,14 @@ def sweep_deadlines() -> dict[str, int]:
 
 
 @shared_task(**RETRY)
+def refresh_map_summary() -> dict[str, int]:
+    """Every half minute (beat): the open cases per grid that the map's city-scale cluster tiles read."""
+    from cases import tiles
+
+    return tiles.refresh_grid_summary()
+
+
+@shared_task(**RETRY)
 def reconcile_triage() -> int:
     """Every minute (beat): triage reports whose triage task never ran (e.g. Redis was down), in
     batches until none is left or the pass has used its time (a backlog of thousands in one pass)."""

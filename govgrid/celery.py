@@ -65,6 +65,7 @@ app.conf.task_routes = {
     # Emergency mode: a subtree's re-plan runs with the sweeps, its announcements with the notifications.
     "cases.tasks.replan_*": {"queue": "sweeps"},
     "cases.tasks.expire_*": {"queue": "sweeps"},
+    "cases.tasks.refresh_*": {"queue": "sweeps"},
     "cases.tasks.announce_*": {"queue": "notifications"},
     "reports.tasks.*": {"queue": "reports"},
     "reports.exports.*": {"queue": "reports"},
@@ -73,6 +74,9 @@ app.conf.task_routes = {
 app.conf.beat_schedule = {
     "beat-heartbeat": {"task": "govgrid.tasks.beat_heartbeat", "schedule": 30.0},
     "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines", "schedule": 60.0, "options": {"expires": 55}},
+    # The map's summary of open cases per grid (cases.tiles): as old as a cluster tile may be anyway
+    # (MAP_TILES_STALE_SECONDS, 30 by default); ~1-2 s of SQL at a million open cases.
+    "refresh-map-summary": {"task": "cases.tasks.refresh_map_summary", "schedule": 30.0, "options": {"expires": 25}},
     "reconcile-triage": {"task": "cases.tasks.reconcile_triage", "schedule": 60.0, "options": {"expires": 55}},
     # Both reconcile jobs every minute: after Redis was down, notices are at most a minute or two late.
     "reconcile-notifications": {"task": "cases.tasks.reconcile_notifications", "schedule": 60.0,
