@@ -27,3 +27,5 @@ class CasesConfig(AppConfig):
         # The map's case tiles (cases.tiles) are cached: each committed event, or a move, bumps their version.
         event_recorded.connect(case_tiles.cases_changed, sender=CaseEvent, dispatch_uid="cases_tiles")
         area_moved.connect(case_tiles.cases_changed, dispatch_uid="cases_tiles_moved")
+        # … and the summary of open cases that its low zooms add up follows a move as the cases do.
+        area_moved.connect(case_tiles.carry_summary, dispatch_uid="cases_tiles_carry_summary")

@@ -231,6 +231,32 @@ def cases_tile_view(request: HttpRequest, z: int, x: int, y: int) -> HttpRespons
     return tiles.tile_response(request, case_tile(request.user, tile))
 
 
+def carry_summary(sender, *, move, **kwargs) -> dict[str, int]:
+    """An area moved (``grids.signals.area_moved``, in the move's transaction, beside
+    ``cases.receivers.carry_cases``): the summary's copies of the subtree's grid paths follow at once, as
+    the cases' do, so that no tile of the old town counts the moved grids until the next refresh. A row
+    whose new place is already taken (a refresh that had seen both paths) is left to the next refresh."""
+    from grids.signals import like_prefix
+
+    grids = "SELECT id, path FROM grids_area WHERE path LIKE %(pattern)s"
+    params = {"pattern": like_prefix(move.new_path)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""DELETE FROM cases_gridopensummary s USING ({grids}) g
+            WHERE s.grid_id = g.id AND s.area_path <> g.path AND EXISTS (
+                SELECT 1 FROM cases_gridopensummary t WHERE (t.grid_id, t.area_path, t.cell_x, t.cell_y)
+                                                            = (s.grid_id, g.path, s.cell_x, s.cell_y))""",
+            params,
+        )
+        dropped = cursor.rowcount
+        cursor.execute(
+            f"""UPDATE cases_gridopensummary s SET area_path = g.path FROM ({grids}) g
+            WHERE s.grid_id = g.id AND s.area_path <> g.path""",
+            params,
+        )
+        return {"summary_rows": cursor.rowcount, "summary_rows_dropped": dropped}
+
+
 def cases_changed(sender, **kwargs) -> None:
     """A case event (report, status, light, …) or a move of areas: the case tiles are rebuilt after the
     commit (once per transaction)."""

@@ -214,6 +214,22 @@ def test_deeper_zooms_read_the_cases(tiny_city, categories, cases7):
     assert totals(tiny_city.t1_operator, case_tiles.SUMMARY_ZOOM + 1)[0] == 6  # the cases'
 
 
+def test_a_grid_moved_to_another_town_leaves_the_old_towns_tiles_at_once(tiny_city, cases7):
+    from grids.actions import move_area
+
+    case_tiles.refresh_grid_summary()
+    move_area(tiny_city.g3, actor=tiny_city.admin, parent=tiny_city.comm_a)  # B-1 to Town One
+    tiles.bump_now(case_tiles.LAYER)
+    # No refresh yet: the summary's paths moved with the grid's, as the cases' did.
+    assert set(GridOpenSummary.objects.filter(grid=tiny_city.g3).values_list("area_path", flat=True)) == {
+        Case.objects.get(pk=cases7["b1"][0].pk).area_path}
+    assert case_scope_by_area(tiny_city.t2_operator) is not None
+    for zoom in LOW_ZOOMS:
+        assert totals(tiny_city.t2_operator, zoom) == (0, 0, 0)  # Town Two has no grid left
+        assert totals(tiny_city.t1_operator, zoom) == (7, 2, 2)
+    assert case_tiles.refresh_grid_summary() == {"written": 0, "removed": 0}  # nothing left to mend
+
+
 @pytest.mark.django_db
 def test_the_task_refreshes_and_beat_runs_it():
     from cases.tasks import refresh_map_summary
