@@ -415,7 +415,8 @@ WORK_HOURS = env_time_windows("WORK_HOURS", "08:30-12:00,14:00-18:00")
 # Map tiles: none by default so pages work with no internet (MAP_TILE_URL, read above for the CSP).
 # The case map (cases/map/) switches to vector tiles (govgrid.tiles) when the user's scope holds more open
 # cases, or grids, than these; below them it loads GeoJSON once. Tiles of clustered cases (below zoom 15)
-# may be served this many seconds after they were built, however many cases changed meanwhile.
+# may be served this many seconds after they were built, however many cases changed meanwhile; up to
+# zoom 13 they add up the map summary (cases.tiles), itself up to 30 s old (beat).
 MAP_TILES_FROM_CASES = env_int("MAP_TILES_FROM_CASES", 2000, minimum=0)
 MAP_TILES_FROM_GRIDS = env_int("MAP_TILES_FROM_GRIDS", 1000, minimum=0)
 MAP_TILES_STALE_SECONDS = env_int("MAP_TILES_STALE_SECONDS", 30, minimum=0)

@@ -182,6 +182,16 @@ def test_a_town_operator_low_zoom_tile_counts_only_its_town(tiny_city, cases7):
         assert totals(tiny_city.t2_operator, zoom) == (2, 0, 1)
 
 
+def test_redis_down_counts_from_the_cases(tiny_city, categories, cases7, settings):
+    """No Redis, no mark: the summary is not trusted (it may be hours old), the tile is still answered."""
+    case_tiles.refresh_grid_summary()
+    actions.report_case(reporter=tiny_city.g1_worker, category=categories.garbage, lon=113.003, lat=23.004,
+                        description="又有垃圾")  # after the refresh: only the cases know it
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    assert totals(tiny_city.t1_operator, 10) == (6, 2, 1)
+
+
 def test_a_department_handler_is_counted_from_the_cases(tiny_city, cases7):
     """A handler sees the cases dispatched to the department, which no summary per grid holds."""
     case = cases7["a2"][1]
