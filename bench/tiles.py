@@ -23,9 +23,7 @@ The headline figures also go to ``var/bench/tiles.json`` (not with ``--from-case
 from __future__ import annotations
 
 import argparse
-import datetime
 import gzip
-import json
 import math
 import os
 import random
@@ -190,14 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.from_cases:
         path = write_json(rows, open_cases=open_cases, grids=grid_count, summary_rows=summary_rows,
                           refresh_full_ms=refresh_full_ms, refresh_ms=refresh_ms,
-                          others=max(0.0, busy - own) / wall if wall else 0.0)
+                          others=common.others_cores(busy, own, wall))
         print(f"  headline figures written to {path}")
     return 0
 
 
 def write_json(rows, *, open_cases, grids, summary_rows, refresh_full_ms, refresh_ms, others) -> Path:
-    """The headline figures as JSON (var/bench/tiles.json) for bench/summary.py: per zoom the slower of the
-    two layers (a map view waits for both), and each layer on its own."""
+    """The headline figures in var/bench/tiles.json (``common.record``) for bench/summary.py: per zoom the
+    slower of the two layers (a map view waits for both), and each layer on its own."""
     by_layer: dict = {}
     for zoom, layer, _n, cold_ms, warm_ms, _cpu, _sizes, _raw in rows:
         figures = by_layer.setdefault(layer, {"cold_p50_ms_by_zoom": {}, "cold_p95_ms_by_zoom": {},
@@ -208,8 +206,7 @@ def write_json(rows, *, open_cases, grids, summary_rows, refresh_full_ms, refres
     zooms = sorted({str(row[0]) for row in rows}, key=int)
     cold_p50 = {z: max(f["cold_p50_ms_by_zoom"][z] for f in by_layer.values()) for z in zooms}
     warm_p95 = [ms for f in by_layer.values() for ms in f["warm_p95_ms_by_zoom"].values()]
-    headline = {
-        "bench": "tiles",
+    return common.record("tiles", {
         "target_ms": 50,
         "open_cases": open_cases,
         "grids": grids,
@@ -218,18 +215,10 @@ def write_json(rows, *, open_cases, grids, summary_rows, refresh_full_ms, refres
         "warm_p95_ms_max": max(warm_p95),
         "by_layer": by_layer,
         "summary_rows": summary_rows,
-        "summary_refresh_ms": {"into_empty": round(refresh_full_ms), "unchanged_median": round(statistics.median(
-            refresh_ms)) if refresh_ms else None},
-        "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "load_other_cores": round(others, 2),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "summary_refresh_ms": {"into_empty": round(refresh_full_ms),
+                               "unchanged_median": round(statistics.median(refresh_ms)) if refresh_ms else None},
         "cores": os.cpu_count(),
-    }
-    path = Path(__file__).resolve().parent.parent / "var" / "bench" / "tiles.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(headline, indent=2) + "\n")
-    return path
-
+    }, others_cores=others)
 
 if __name__ == "__main__":
     sys.exit(main())

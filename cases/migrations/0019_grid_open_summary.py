@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0017_tiles'),
+        ('cases', '0018_event_partitions'),
         ('grids', '0006_area_centroid_inside'),
     ]
 
