@@ -251,3 +251,19 @@ def test_the_task_refreshes_and_beat_runs_it():
     assert entry["task"] == "cases.tasks.refresh_map_summary"
     assert entry["schedule"] <= case_tiles.SUMMARY_TRUSTED_SECONDS / 2  # one missed beat is not a fallback
 
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_refreshes_the_summary(celery_worker, tiny_city, categories):
+    """The beat task through a real worker (its queue, its own connection, the Redis mark it leaves)."""
+    from cases.tasks import refresh_map_summary
+
+    for lon in (113.004, 113.015, 113.025):
+        actions.report_case(reporter=tiny_city.g1_worker if lon < 113.01 else tiny_city.g3_worker
+                            if lon > 113.02 else tiny_city.t1_operator, category=categories.garbage, lon=lon,
+                            lat=23.005, description="路边垃圾")
+    assert refresh_map_summary.delay().get(timeout=20) == {"written": 3, "removed": 0}
+    assert case_tiles.summary_trusted()
+    assert per_grid() == {tiny_city.g1.pk: (1, 0, 0), tiny_city.g2.pk: (1, 0, 0), tiny_city.g3.pk: (1, 0, 0)}
+    assert totals(tiny_city.t1_operator, 10) == (2, 0, 0)
