@@ -63,7 +63,8 @@ _CELL_LEVEL = SUMMARY_ZOOM + 3  # CLUSTER_CELLS = 8 = 2 ** 3 cells a tile side
 # The summary is trusted while its last refresh is younger than this (the mark's lifetime in Redis): a
 # beat that stopped, or a Redis that lost the mark, sends the tiles back to the cases, slower but current.
 SUMMARY_TRUSTED_SECONDS = 120
-_SUMMARY_MARK = "tiles:cases:summary_refreshed_at"
+# Not under "tiles:": emptying the tile cache (bench/map_page.py) must not make the summary untrusted.
+_SUMMARY_MARK = "map_summary:refreshed_at"
 _CLUSTER_LIGHT = ("CASE WHEN {red} > 0 THEN 'red' WHEN {yellow} > 0 THEN 'yellow' ELSE 'green' END AS light")
 
 
