@@ -202,13 +202,19 @@ SWEEP_FIELDS = ("status", "stage", "light", "warn_at", "due_at", "centre_id", "a
 def sweep_deadlines(*, now: datetime | None = None, batch: int = 1000) -> dict[str, int]:
     """Move lights whose next change has come, and escalate unaccepted overdue reports.
 
-    Reads only rows with `next_check_at <= now` (partial index), so an idle sweep over a million
-    open cases is one index probe. Rows are claimed with SKIP LOCKED, so two sweeps never
-    double-process a case and an action in flight is never waited for.
+    Reads the cases whose next check has come through the index of the narrow clock table
+    (CaseClock, kept in step with `Case.next_check_at` by a trigger), so an idle sweep over a million
+    open cases is one index probe. The case rows are claimed with FOR NO KEY UPDATE SKIP LOCKED, the
+    lock every action takes: two sweeps never double-process a case, an action in flight is never
+    waited for, and the claim re-checks the case's own `next_check_at` on the locked row, so a case an
+    action re-planned between the sweep's snapshot and its lock is left alone rather than given a stale
+    light.
 
     A batch costs four statements whatever its size: the claim (only the columns the clock and the
-    listeners use), one UPDATE of the lights, one INSERT of the events, the commit. A report that
-    may escalate (red, unaccepted, under a centre that has a parent) is loaded whole, alone.
+    listeners use), one UPDATE of the lights, one INSERT of the events, the commit. The UPDATE writes
+    no index of the case table when the light does not turn red (a HOT update; see Case.is_red); the
+    trigger moves the clock rows. A report that may escalate (red, unaccepted, under a centre that has a
+    parent) is loaded whole, alone.
     """
     from cases.actions._base import now as clock_now
 
@@ -217,10 +223,10 @@ def sweep_deadlines(*, now: datetime | None = None, batch: int = 1000) -> dict[s
     while True:
         with recording():
             rows = list(
-                Case.objects.select_for_update(skip_locked=True, no_key=True)
-                .filter(next_check_at__lte=now)
+                Case.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+                .filter(clock__next_check_at__lte=now, next_check_at__lte=now)
                 .only(*SWEEP_FIELDS)
-                .order_by("next_check_at")[:batch]
+                .order_by("clock__next_check_at")[:batch]
             )
             if not rows:
                 return totals
@@ -254,7 +260,11 @@ def sweep_deadlines(*, now: datetime | None = None, batch: int = 1000) -> dict[s
 
 
 def _write_lights(cases: list[Case]) -> None:
-    """One UPDATE for the whole batch (bulk_update's CASE WHEN per row costs more than the sweep)."""
+    """One UPDATE for the whole batch (bulk_update's CASE WHEN per row costs more than the sweep).
+
+    It sets only unindexed columns (and `is_red` when a light turns red), so PostgreSQL can keep each new
+    row version on its page (HOT) without touching the case table's indexes; the clock trigger moves
+    or deletes the case's CaseClock row."""
     if not cases:
         return
     with connection.cursor() as cursor:
