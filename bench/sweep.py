@@ -12,12 +12,16 @@
    … CASCADE: case events are append-only, row deletes are refused). A later run reuses the rows
    when the bench database still holds them (``--reload`` loads again); T is kept with them in the
    table ``bench_sweep_meta``.
-2. Idle: ``sweep_deadlines(now=T)`` when nothing is due, ``--repeat`` × 10 times: ms (median and
-   max) and SQL statements.
+2. Idle: an untimed VACUUM of the case table and its clock (autovacuum is off on the bench
+   database), then ``sweep_deadlines(now=T)`` when nothing is due, ``--repeat`` × 10 times: ms
+   (median and max) and SQL statements.
 3. 1,000 changes: ``--changes`` random green cases get ``warn_at = next_check_at`` a few minutes
-   before T (a plain UPDATE, not timed), then one ``sweep_deadlines(now=T)`` is timed: they turn
-   yellow, each with its timeline event. Repeated ``--repeat`` times on fresh cases; ms (median, all
-   runs) and SQL statements.
+   before T (one plain UPDATE, not timed), then one ``sweep_deadlines(now=T)`` is timed: they turn
+   yellow, each with its timeline event. Once untimed (warm-up: the first sweep with changes in a
+   process connects to Redis), then ``--repeat`` times on fresh cases; ms (median, all runs), SQL
+   statements, CPU of this process and its PostgreSQL backend, HOT updates of the case rows, and
+   the CPU other processes took meanwhile.
+4. The headline figures go to ``var/bench/sweep.json`` (read by bench/summary.py).
 
 Cost proportional to what changes (DESIGN.md §9) means: idle ≈ one index probe, whatever the
 number of open cases. The Celery messages the sweep enqueues (notify_events) go to the bench Redis
@@ -27,6 +31,8 @@ database, flushed at the end.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import statistics
 import sys
@@ -40,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 
 META_TABLE = "bench_sweep_meta"
+JSON_OUT = Path(__file__).resolve().parent.parent / "var" / "bench" / "sweep.json"
 CHUNK = 100_000
 
 # What the loader writes; every NOT NULL column without a default must be here (checked before load).
@@ -104,7 +111,7 @@ def check_columns(cursor) -> None:
         """
         SELECT column_name FROM information_schema.columns
         WHERE table_name = 'cases_case' AND is_nullable = 'NO' AND column_default IS NULL
-          AND is_identity = 'NO' AND column_name <> 'id'
+          AND is_identity = 'NO' AND is_generated = 'NEVER' AND column_name <> 'id'
         """
     )
     missing = sorted(row[0] for row in cursor.fetchall() if row[0] not in COLUMNS)
@@ -226,6 +233,7 @@ def load(rows: int, seed: int) -> dict:
     vacuum_started = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE cases_case")
+        cursor.execute("VACUUM ANALYZE cases_caseclock")  # filled by the clock trigger during the COPY
     vacuum_seconds = time.monotonic() - vacuum_started
     total = time.monotonic() - started
     print(f"loaded {rows:,} rows in {copy_seconds:.1f} s ({rows / copy_seconds:,.0f} rows/s), "
@@ -244,6 +252,24 @@ def load(rows: int, seed: int) -> dict:
         )
     return {"reference_at": reference, "first_id": first_id, "last_id": last_id, "rows": rows,
             "load_seconds": total, "copy_seconds": copy_seconds, "vacuum_seconds": vacuum_seconds, "fresh": True}
+
+
+def update_counts(cursor) -> tuple[int, int]:
+    """(updates, HOT updates) of cases_case so far, this backend's last transaction included."""
+    cursor.execute("SELECT pg_stat_force_next_flush()")
+    cursor.execute("SELECT pg_stat_clear_snapshot()")  # a new transaction: the flush above happens
+    cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'cases_case'")
+    return cursor.fetchone()
+
+
+def backend_cpu_seconds() -> float:
+    """CPU seconds of this process and of its PostgreSQL backend: the bench's own work."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    return common.process_cpu_seconds(os.getpid()) + common.process_cpu_seconds(backend)
 
 
 def timed_sweep(reference: datetime) -> tuple[float, int, dict[str, int], float]:
@@ -278,12 +304,14 @@ def turn_yellow_soon(meta: dict, reference: datetime, count: int, rng: random.Ra
             )
             chosen.update(row[0] for row in cursor.fetchall())
         ids = sorted(chosen)[:count]
+        # One UPDATE (one new row version per case, as an action's save would leave): two in a row fill
+        # the room fillfactor leaves on the page before the sweep's own update gets there (see README).
         cursor.execute(
-            "UPDATE cases_case SET warn_at = %s - (random() * interval '10 minutes') - interval '1 second', "
-            "next_check_at = NULL WHERE id = ANY(%s)",
+            "UPDATE cases_case AS c SET warn_at = v.at, next_check_at = v.at FROM ("
+            "  SELECT id, %s - (random() * interval '10 minutes') - interval '1 second' AS at"
+            "  FROM unnest(%s::bigint[]) AS id) AS v WHERE c.id = v.id",
             [reference, ids],
         )
-        cursor.execute("UPDATE cases_case SET next_check_at = warn_at WHERE id = ANY(%s)", [ids])
         return cursor.rowcount
 
 
@@ -311,6 +339,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reusing the {present:,} cases loaded before (load took {meta['load_seconds']:.1f} s; "
               f"--reload to load again)")
     reference = meta["reference_at"]
+    # The bench database runs with autovacuum off: the row versions earlier runs left are cleared here,
+    # untimed, as autovacuum does in production (a light change needs room on the case's page).
+    vacuum_started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM cases_case")
+        cursor.execute("VACUUM cases_caseclock")
+    print(f"VACUUM of the case table and its clock: {time.monotonic() - vacuum_started:.1f} s (untimed)")
 
     # Anything due at T that is not ours (reports from a bench/intake.py run before the load, say)
     # is swept once, untimed, so the idle figure below is truly idle.
@@ -325,12 +360,34 @@ def main(argv: list[str] | None = None) -> int:
         idle_ms.append(elapsed * 1000)
 
     rng = random.Random(args.seed + int(time.time()))
+    # One untimed sweep with changes first: the first in a process also connects to Redis (Celery's
+    # producer, the live stream) and imports what sending needs, which a worker has done long before.
+    turn_yellow_soon(meta, reference, args.changes, rng)
+    warmup_elapsed, *_rest = timed_sweep(reference)
+    print(f"warm-up sweep with {args.changes:,} changes (untimed): {warmup_elapsed * 1000:.0f} ms")
     change_ms, change_sql_ms, change_queries, change_totals = [], [], 0, {}
+    updates = hot_updates = 0
+    hot_runs: list[int] = []
+    cpu_ms: list[float] = []  # CPU of this process and its PostgreSQL backend per timed sweep
+    busy_seconds = own_seconds = wall_seconds = 0.0
     for _ in range(args.repeat):
         turn_yellow_soon(meta, reference, args.changes, rng)
+        with connection.cursor() as cursor:
+            before = update_counts(cursor)
+        busy, own, wall = common.system_busy_seconds(), backend_cpu_seconds(), time.monotonic()
         elapsed, change_queries, change_totals, sql_seconds = timed_sweep(reference)
+        busy_seconds += common.system_busy_seconds() - busy
+        cpu_ms.append((backend_cpu_seconds() - own) * 1000)
+        own_seconds += cpu_ms[-1] / 1000
+        wall_seconds += time.monotonic() - wall
+        with connection.cursor() as cursor:
+            after = update_counts(cursor)
+        updates += after[0] - before[0]
+        hot_updates += after[1] - before[1]
+        hot_runs.append(after[1] - before[1])
         change_ms.append(elapsed * 1000)
         change_sql_ms.append(sql_seconds * 1000)
+    others = max(0.0, busy_seconds - own_seconds) / wall_seconds if wall_seconds else 0.0
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM cases_case WHERE next_check_at IS NOT NULL")
@@ -357,6 +414,33 @@ def main(argv: list[str] | None = None) -> int:
     per_change = statistics.median(change_ms) / args.changes if args.changes else float("nan")
     print(f"  ≈ {per_change:.3f} ms per changed case; of the median run, {statistics.median(change_sql_ms):.0f} ms "
           "waiting on SQL, the rest in Python")
+    print(f"  CPU per sweep (this process + its PostgreSQL backend; holds on a busy machine): median "
+          f"{statistics.median(cpu_ms):.0f} ms   runs {', '.join(f'{ms:.0f}' for ms in cpu_ms)} ms")
+    print(f"  case rows updated by the timed sweeps: {updates:,}, of them HOT (no index written): {hot_updates:,} "
+          f"(runs: {', '.join(f'{n:,}' for n in hot_runs)})")
+    print("  " + common.others_line(busy_seconds, own_seconds, wall_seconds))
+    batches = max(1, -(-args.changes // 1000))  # sweep_deadlines' batch is 1,000
+    figures = {
+        "changes_1000_median_ms": round(statistics.median(change_ms), 1),
+        "idle_median_ms": round(statistics.median(idle_ms), 2),
+        # the claim, the UPDATE, the INSERT of the events; the sweep's last, empty claim not counted
+        "statements_per_batch": (change_queries - 1) / batches,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_other_cores": round(others, 2),
+        "changes": args.changes,
+        "changes_runs_ms": [round(ms, 1) for ms in change_ms],
+        "changes_sql_median_ms": round(statistics.median(change_sql_ms), 1),
+        "changes_cpu_median_ms": round(statistics.median(cpu_ms), 1),
+        "warmup_ms": round(warmup_elapsed * 1000, 1),
+        "idle_max_ms": round(max(idle_ms), 2),
+        "case_updates": updates,
+        "case_hot_updates": hot_updates,
+        "open_cases": meta["rows"],
+        "loadavg_1min": os.getloadavg()[0],
+    }
+    JSON_OUT.parent.mkdir(parents=True, exist_ok=True)
+    JSON_OUT.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"  figures written to {JSON_OUT}")
     return 0
 
 

@@ -166,7 +166,9 @@ class Case(models.Model):
 
     # Deadlines: one per stage, and the running stage's clock with its light. `next_check_at` is the
     # next moment the light can change (yellow at `warn_at`, red at `due_at`); the sweep reads only
-    # rows whose next check has come, through a partial index, so its cost follows the changes.
+    # cases whose next check has come, through the index of CaseClock (a trigger keeps it in step with
+    # this column), so its cost follows the changes. Neither `light` nor `next_check_at` is indexed
+    # here: a light change is then a HOT update, which writes no index of this table (bench/sweep.py).
     stage = models.CharField(_("stage"), max_length=8, choices=Stage.choices, default=Stage.ACCEPT, blank=True)
     stage_started_at = models.DateTimeField(_("stage started at"), null=True, blank=True)
     accept_due_at = models.DateTimeField(_("accept by"), null=True, blank=True)
@@ -176,6 +178,12 @@ class Case(models.Model):
     due_at = models.DateTimeField(_("current deadline"), null=True, blank=True)
     warn_at = models.DateTimeField(_("yellow from"), null=True, blank=True)
     light = models.CharField(_("light"), max_length=8, choices=Light.choices, default=Light.GREEN, blank=True)
+    # The red light, for the one index the lists need ("red lights", "overdue", newest first): a column
+    # of its own, so green → yellow leaves every index untouched (only turning red or back writes them).
+    is_red = models.GeneratedField(
+        expression=models.ExpressionWrapper(Q(light=Light.RED), output_field=models.BooleanField()),
+        output_field=models.BooleanField(), db_persist=True, verbose_name=_("red light"),
+    )
     next_check_at = models.DateTimeField(_("next light check"), null=True, blank=True, editable=False)
     suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True)
     escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
@@ -212,11 +220,10 @@ class Case(models.Model):
             models.Index(fields=["status", "due_at"], name="case_status_due"),
             # … and "oldest report first" (2.2 s → ms at 1M cases).
             models.Index(fields=["status", "reported_at", "id"], name="case_status_reported"),
-            # The case list's lights, newest first: red cases are mostly old ones, far down the date index.
-            models.Index(fields=["light", "reported_at", "id"], name="case_light_reported"),
-            models.Index(
-                fields=["next_check_at"], condition=Q(next_check_at__isnull=False), name="case_next_check_open"
-            ),
+            # The case list's red lights, newest first: red cases are mostly old ones, far down the date
+            # index. On `is_red`, not `light` (see there); yellow and green are common enough to be found
+            # a page at a time on the date index.
+            models.Index(fields=["reported_at", "id"], condition=Q(is_red=True), name="case_red_reported"),
             models.Index(fields=["reported_at"], condition=Q(triaged_at__isnull=True), name="case_untriaged"),
             models.Index(fields=["category", "reported_at"], name="case_category_reported"),
             models.Index(fields=["reporter", "-reported_at"], name="case_reporter_recent"),
@@ -257,6 +264,27 @@ class Case(models.Model):
         from cases.choices import OPEN_STATUSES
 
         return self.status in OPEN_STATUSES
+
+
+class CaseClock(models.Model):
+    """The case's next light check, for the deadline sweep: one row per case whose light can still change.
+
+    Written only by the database (trigger ``cases_case_clock``, migration 0019): every insert or update of
+    ``Case.next_check_at`` — actions, replanning, the sweep, a COPY, a plain ``update()`` — upserts the row,
+    or deletes it when the case has no next check. The narrow table carries the index the sweep reads, so
+    the case table's light columns carry none. Never written by the app.
+    """
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True, related_name="clock",
+                                verbose_name=_("case"), db_constraint=True)
+    next_check_at = models.DateTimeField(_("next light check"), db_index=True)
+
+    class Meta:
+        verbose_name = _("light clock")
+        verbose_name_plural = _("light clocks")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} @ {self.next_check_at:%Y-%m-%d %H:%M}"
 
 
 class Dispatch(models.Model):
@@ -354,7 +382,9 @@ class CaseEvent(models.Model):
     never deleted, so the row they point to cannot go away.
     """
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    # No single-column index: event_case_at (case, at) serves the case's lookups; one index fewer to write
+    # per event (the sweep writes a thousand at a time).
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events", db_index=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -21,7 +21,8 @@ class CaseFilterSet(django_filters.FilterSet):
     within = SubtreeFilter(path_field="area_path")
     centre = django_filters.NumberFilter(field_name="centre_id")
     department = django_filters.NumberFilter(method="filter_department", label=_("dispatched to this department"))
-    light = django_filters.MultipleChoiceFilter(choices=[c for c in Light.choices if c[0]], distinct=False)
+    light = django_filters.MultipleChoiceFilter(choices=[c for c in Light.choices if c[0]], distinct=False,
+                                                method="filter_light")
     stage = django_filters.MultipleChoiceFilter(choices=[c for c in Stage.choices if c[0]], distinct=False)
     overdue = StrictBooleanFilter(method="filter_overdue", label=_("past the current deadline"))
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, distinct=False)
@@ -52,6 +53,15 @@ class CaseFilterSet(django_filters.FilterSet):
         # EXISTS, not a join: a join repeats a case once per dispatch and would need DISTINCT, which
         # reads and sorts every matching row before the first page (bench/pages.py).
         return queryset.filter(Exists(Dispatch.objects.filter(case=OuterRef("pk"), department_id=value)))
+
+    def filter_light(self, queryset, name, value):
+        # Red through `is_red` (light = 'red'), whose partial index lists red cases newest first;
+        # `light` itself has no index (a light change stays a HOT update, see Case.is_red).
+        lights = set(value)
+        wanted = Q(light__in=sorted(lights - {Light.RED})) if lights - {Light.RED} else Q(pk__in=[])
+        if Light.RED in lights:
+            wanted |= Q(is_red=True)
+        return queryset.filter(wanted)
 
     def filter_overdue(self, queryset, name, value):
         overdue = Q(due_at__lt=timezone.now(), suspended_at__isnull=True)

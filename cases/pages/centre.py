@@ -383,12 +383,12 @@ def _tallies(cases: QuerySet[Case], user) -> dict[str, int]:
         case=OuterRef("pk"), role=DispatchRole.LEAD, status=DispatchStatus.RETURNED))
     figures = {
         "new": Q(status=Status.REPORTED),
-        "new_red": Q(status=Status.REPORTED, light=Light.RED),
+        "new_red": Q(status=Status.REPORTED, is_red=True),  # is_red: light = red, with an index
         "accepted": Q(status=Status.ACCEPTED),
         "returned": Q(status=Status.ACCEPTED) & Q(returned),
         "to_verify": Q(status=Status.HANDLED, verifier__isnull=True),
         "to_close": Q(status=Status.VERIFIED),
-        "overdue": Q(light=Light.RED, status__in=open_statuses),
+        "overdue": Q(is_red=True, status__in=open_statuses),
     }
     tallies = {name: capped_count(cases.filter(condition), TALLY_CAP) for name, condition in figures.items()}
     tallies["extensions"] = capped_count(ExtensionRequest.objects.filter(

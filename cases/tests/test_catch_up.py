@@ -80,8 +80,8 @@ def make_backlog(tiny_city, categories, count: int, age: timedelta) -> list[int]
     """``count`` untriaged reports with their report events, ``age`` old, ~700 m apart (no duplicates):
     the case and event rows copied in SQL from one real report (the triage task was lost for all)."""
     template = report(tiny_city.g1_worker, categories.garbage, 113.005, 23.005)
-    columns = [f.column for f in Case._meta.concrete_fields if f.column not in ("id", "client_uuid", "location",
-                                                                                 "reported_at")]
+    columns = [f.column for f in Case._meta.concrete_fields
+               if not f.generated and f.column not in ("id", "client_uuid", "location", "reported_at")]
     listed = ", ".join(columns)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -163,6 +163,8 @@ FILTERS = [
     ({"light": "red"}, "a"),
     ({"light": "yellow"}, "c"),
     ({"light": "green"}, "b"),
+    ({"light": ["red", "yellow"]}, "ac"),  # red is read through is_red, the others through light
+    ({"light": ["green", "yellow"]}, "bc"),
     ({"overdue": "true"}, "a"),
     ({"overdue": "false"}, "bc"),
     ({"channel": "hotline"}, "c"),
