@@ -88,6 +88,10 @@ class _Batch:
 
     def __init__(self) -> None:
         self.events: list[tuple[str, str, dict[str, Any]]] = []
+        # Django's robust on_commit names a failed callback by its __qualname__, which an instance lacks:
+        # without this, a failure here became an AttributeError after the commit, and a 500 for a
+        # request whose data was committed.
+        self.__qualname__ = type(self).__qualname__
 
     def __call__(self) -> None:
         send(self.events)
@@ -121,7 +125,7 @@ def send(events: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
                                                                                  ensure_ascii=False)},
                       maxlen=settings.LIVE_STREAM_LENGTH, approximate=True)
         return [entry_id.decode() if isinstance(entry_id, bytes) else entry_id for entry_id in pipe.execute()]
-    except redis.RedisError as exc:
+    except Exception as exc:  # noqa: BLE001 - best effort: redis-py also raises OSError/ValueError on a broken socket
         log.warning("live: %d event(s) not published (%s: %s)", len(events), type(exc).__name__, exc)
         return []
 

@@ -131,6 +131,35 @@ def test_an_intake_with_the_live_redis_down_is_answered_and_committed(settings, 
     assert "not published" in caplog.text
 
 
+@pytest.mark.parametrize("failure", ["broken socket", "publisher bug"])
+def test_an_intake_is_answered_201_whatever_the_publish_after_commit_raises(failure, tiny_city, categories, api,
+                                                                           monkeypatch, caplog):
+    """Seen under load at a gunicorn's start: redis-py raised ValueError ("I/O operation on closed file") from
+    a broken socket, which is no RedisError; and Django's robust on_commit, naming the failed callback by its
+    __qualname__, which the batch object lacked, turned it into a 500 for a committed report."""
+
+    class Broken:
+        def pipeline(self, **kwargs):
+            raise ValueError("I/O operation on closed file.")
+
+    if failure == "broken socket":
+        monkeypatch.setattr(live, "client", lambda: Broken())
+    else:
+        def bug(events):
+            raise RuntimeError("a bug in the publisher")
+
+        monkeypatch.setattr(live, "send", bug)
+    with caplog.at_level(logging.WARNING):
+        response = api.as_(tiny_city.g1_worker).post(
+            "/api/v1/cases/", {"category": "0101", **INSIDE_G1, "description": "路边有一堆暴露垃圾",
+                               "client_uuid": str(uuid.uuid4())}, format="json")
+    assert response.status_code == 201, response.content.decode()
+    from cases.models import Case
+
+    assert Case.objects.filter(pk=response.json()["id"]).exists()
+    assert ("not published" if failure == "broken socket" else "Error calling _Batch") in caplog.text
+
+
 def test_events_wait_for_the_commit_and_go_with_a_rollback(settings, tiny_city, categories):
     settings.LIVE_STREAM_KEY = key = f"govgrid:live:test:{uuid.uuid4().hex}"
     try:
