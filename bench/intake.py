@@ -143,6 +143,9 @@ def queries_per_request(reporter: Reporter, category: str) -> dict[str, int]:
         if response.status_code != 201:
             raise SystemExit(f"{name}: a single request answered {response.status_code}: {response.content[:500]!r}")
         counts[name] = len(captured.captured_queries)
+        control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+        counts[f"{name}_besides_transaction"] = sum(
+            1 for q in captured.captured_queries if not q["sql"].split(";")[-1].strip().upper().startswith(control))
     return counts
 
 
@@ -405,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         "intake_rps": intake.rps, "floor_rps": floor.rps, "ratio": intake.rps / floor.rps if floor.rps else None,
         "intake_p50_ms": si["p50"], "intake_p99_ms": si["p99"], "floor_p50_ms": sf["p50"], "floor_p99_ms": sf["p99"],
         "statements": queries["intake"], "floor_statements": queries["floor"],
+        "statements_besides_transaction": queries["intake_besides_transaction"],
         "errors": intake.errors + floor.errors,
         "gunicorn_cpu_ms": gi * 1000, "floor_gunicorn_cpu_ms": gf * 1000,
     }, others_cores=max(

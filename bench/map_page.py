@@ -27,10 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common  # noqa: E402
 
+VERBOSE = False
 SIZES = (("desktop 1366×900", 1366, 900, False), ("phone 390×844", 390, 844, True))
+# Both layers drawn; the grids only where the map draws them (from data-grid-tiles-from, a town's scale).
 USABLE = ("var m = document.getElementById('map');"
-          "return m && m.dataset.cases !== undefined && Number(m.dataset.gridTilesLoaded || 0) > 0"
-          " ? performance.now() : null;")
+          "if (!m || m.dataset.cases === undefined || !m.govgridMap) { return null; }"
+          "var gridsShown = m.govgridMap.getZoom() >= Number(m.dataset.gridTilesFrom || 0);"
+          "return !gridsShown || Number(m.dataset.gridTilesLoaded || 0) > 0 ? performance.now() : null;")
 
 
 def collect_static(env: dict[str, str], root: str) -> None:
@@ -85,6 +88,24 @@ def time_page(driver, url: str, timeout: float = 60.0) -> tuple[float, int]:
         raise SystemExit(f"the map was not usable within {timeout:.0f} s at {driver.current_url} ({shot})") from None
     tiles = driver.execute_script(
         "return performance.getEntriesByType('resource').filter(e => e.name.indexOf('/tiles/') >= 0).length")
+    if VERBOSE:
+        slowest = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => [e.name.replace(location.origin, ''), "
+            "Math.round(e.startTime), Math.round(e.duration)]).sort((a, b) => (b[1] + b[2]) - (a[1] + a[2]))"
+            ".slice(0, 8)")
+        first = driver.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.indexOf('/tiles/') < 0)"
+            ".map(e => [e.name.replace(location.origin, ''), Math.round(e.startTime), Math.round(e.duration),"
+            " Math.round(e.encodedBodySize / 1024)])")
+        nav = driver.execute_script("var n = performance.getEntriesByType('navigation')[0];"
+                                    "return [Math.round(n.responseEnd), Math.round(n.domContentLoadedEventEnd),"
+                                    " Math.round(n.loadEventEnd)]")
+        print(f"    usable at {usable:.0f} ms; page response, DOMContentLoaded, load at {nav} ms")
+        print(f"    the requests that ended last (path, start ms, duration ms): {slowest}")
+        print(f"    the other requests (path, start ms, duration ms, KB): {first}")
+        long = driver.execute_script("return window.__long || []")
+        print(f"    main-thread tasks over 50 ms: {len(long)}, {sum(d for _s, d in long)} ms in all; "
+              f"the longest (start, ms): {sorted(long, key=lambda t: -t[1])[:6]}")
     return float(usable), int(tiles)
 
 
@@ -92,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="cold and warm loads per size (default 3)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--verbose", action="store_true", help="print the requests that ended last on each load")
     args = parser.parse_args(argv)
+    global VERBOSE
+    VERBOSE = args.verbose
 
     common.setup()
     common.ensure_city()
@@ -142,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.3)
         for name, width, height, mobile in SIZES:
             driver = make_driver(width, height, mobile=mobile)
+            # Main-thread work of more than 50 ms (rendering, scripts), summed per load (--verbose prints it).
+            driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+                "window.__long = []; try { new PerformanceObserver(function (l) { l.getEntries().forEach("
+                "function (e) { window.__long.push([Math.round(e.startTime), Math.round(e.duration)]); }); })"
+                ".observe({type: 'longtask', buffered: true}); } catch (e) {}")})
             try:
                 log_in(driver, base, "op4406a")
                 figures = results.setdefault(name, {"cold": [], "warm": [], "tiles": []})
