@@ -48,33 +48,37 @@ def _redis():
 # Within one web request the versions are read once, all of them in one MGET, at the first cache read
 # (a report reads four caches: centres, categories, activations, the reporter's scope). A bump made by
 # the request itself is seen through ``_local``. Outside requests (workers, commands) every read asks.
+# The memo is per thread and at most REQUEST_MEMO_SECONDS old, so a long request (or async requests
+# sharing a thread in the ASGI process) never holds versions longer than that.
+REQUEST_MEMO_SECONDS = 1.0
 _request = threading.local()
 _MISSING = object()
 
 
 def _remote(names: tuple[str, ...]) -> tuple | None:
-    versions = getattr(_request, "versions", None)
-    if versions is not None:
-        if versions is _MISSING:
+    memo = getattr(_request, "versions", None)  # None outside a request, else (read at, versions)
+    if memo is not None:
+        read_at, versions = memo
+        fresh = time.monotonic() - read_at < REQUEST_MEMO_SECONDS
+        if fresh and versions is _MISSING:
             return None
-        if all(name in versions for name in names):
+        if fresh and all(name in versions for name in names):
             return tuple(versions[name] for name in names)
-    wanted = sorted({name for cache in _caches for name in cache.names} | set(names)) if versions is not None \
+    wanted = sorted({name for cache in _caches for name in cache.names} | set(names)) if memo is not None \
         else list(names)
     try:
-        values = _redis().mget([PREFIX + name for name in wanted])
+        found = dict(zip(wanted, _redis().mget([PREFIX + name for name in wanted]), strict=True))
     except Exception:  # Redis down or slow: no cache, the database answers
-        if versions is not None:
-            _request.versions = _MISSING
+        if memo is not None:
+            _request.versions = (time.monotonic(), _MISSING)
         return None
-    if versions is not None:
-        _request.versions = dict(zip(wanted, values, strict=True))
-    found = dict(zip(wanted, values, strict=True))
+    if memo is not None:
+        _request.versions = (time.monotonic(), found)
     return tuple(found[name] for name in names)
 
 
 def _request_started(**kwargs) -> None:
-    _request.versions = {}
+    _request.versions = (0.0, {})
 
 
 def _request_finished(**kwargs) -> None:
