@@ -17,7 +17,8 @@ source cannot be read (a null link in a dotted source).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -38,24 +39,8 @@ _DATETIME = object()  # converted with the list's time zone, read once per list
 
 
 def _getter(attrs: list[str]) -> Getter:
-    """DRF's ``fields.get_attribute``: attributes (or keys) in turn, simple callables called."""
-
-    def get(instance):
-        for attr in attrs:
-            instance = instance[attr] if isinstance(instance, Mapping) else getattr(instance, attr)
-            if drf_fields.is_simple_callable(instance):
-                instance = instance()
-        return instance
-
-    if len(attrs) == 1:
-        attr = attrs[0]
-
-        def get_one(instance):
-            value = getattr(instance, attr)
-            return value() if drf_fields.is_simple_callable(value) else value
-
-        return get_one
-    return get
+    """DRF's own ``fields.get_attribute`` over the field's source, without the Field wrapper around it."""
+    return functools.partial(drf_fields.get_attribute, attrs=attrs)
 
 
 def _point(field) -> Converter:
